@@ -1,0 +1,102 @@
+"""Facts about the Rekognition service, no behaviour.
+
+The operation shapes, constraints and error lists come from botocore's own model, loaded through
+``botocore.loaders`` (never by file path), so rclsim follows whatever botocore the user has. Limits that
+the model does not carry (image size and dimensions) come from the Custom Labels guide; see
+``rekognition-custom-labels-api.md`` in the project's reference material.
+
+Importing this module is cheap: botocore is imported the first time the model is needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from botocore.model import OperationModel, ServiceModel
+
+SERVICE_NAME = "rekognition"
+API_VERSION = "2016-06-27"
+
+#: The Custom Labels operations rclsim's Backend interface speaks (boto3 method names in brackets).
+OPERATIONS = {
+    "DetectCustomLabels": "detect_custom_labels",
+    "StartProjectVersion": "start_project_version",
+    "StopProjectVersion": "stop_project_version",
+    "DescribeProjectVersions": "describe_project_versions",
+    "DescribeProjects": "describe_projects",
+}
+
+# Image limits for DetectCustomLabels (Custom Labels guide, "limits"; fact sheet section 2).
+#: "4 MB" for raw bytes is ambiguous in the docs; rclsim takes 4 MiB and rejects anything larger.
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+#: Images read from S3 may be larger: 15 MB.
+MAX_S3_IMAGE_BYTES = 15 * 1024 * 1024
+MIN_IMAGE_DIMENSION = 64
+MAX_IMAGE_DIMENSION = 4096
+MAX_ASPECT_RATIO = 20.0
+
+
+@functools.lru_cache(maxsize=1)
+def service_model() -> ServiceModel:
+    """botocore's Rekognition model, loaded once per process."""
+    import botocore.loaders
+    import botocore.model
+
+    loader = botocore.loaders.Loader()
+    raw = loader.load_service_model(SERVICE_NAME, "service-2", api_version=API_VERSION)
+    return botocore.model.ServiceModel(raw, service_name=SERVICE_NAME)
+
+
+def operation_model(name: str) -> OperationModel:
+    return service_model().operation_model(name)
+
+
+def member_pattern(operation: str, *path: str) -> str:
+    """The regex the model gives for an input member, e.g. ``("ProjectVersionArn",)``."""
+    shape: Any = operation_model(operation).input_shape
+    for part in path:
+        shape = shape.members[part]
+    return str(shape.metadata["pattern"])
+
+
+@dataclass(frozen=True)
+class VersionArn:
+    """The parts of a project version ARN."""
+
+    arn: str
+    partition: str
+    region: str
+    account: str
+    project: str
+    version_name: str
+    created_ms: str
+
+    @property
+    def project_arn(self) -> str:
+        """The project ARN. The project's own creation number is not in the version ARN; rclsim
+        reuses the version's (a fake project ARN; real ones differ). Declarations can override."""
+        return (
+            f"arn:{self.partition}:rekognition:{self.region}:{self.account}:project/"
+            f"{self.project}/{self.created_ms}"
+        )
+
+
+_VERSION_ARN = re.compile(
+    r"^arn:(?P<partition>[a-z\d-]+):rekognition:(?P<region>[a-z\d-]+):(?P<account>\d{12}):"
+    r"project/(?P<project>[a-zA-Z0-9_.\-]{1,255})/version/(?P<version>[a-zA-Z0-9_.\-]{1,255})/"
+    r"(?P<created>[0-9]+)$"
+)
+
+
+def parse_version_arn(arn: str) -> VersionArn | None:
+    """Split a ProjectVersionArn into its parts, or None if it does not match the API's pattern."""
+    m = _VERSION_ARN.match(arn)
+    if not m:
+        return None
+    return VersionArn(
+        arn, m["partition"], m["region"], m["account"], m["project"], m["version"], m["created"]
+    )

@@ -1,0 +1,64 @@
+"""Backends by name: ``get_backend("replay" | "aws", ...)``.
+
+Options not given fall back to the ``RCLSIM_*`` environment variables (see :mod:`rclsim.config`), so a
+test suite or CI job can switch backends without touching code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from ..config import env_backend, env_flag, env_value
+from ..errors import RclsimError
+from ..recordings import recording_dirs_from_env
+from .base import Backend
+
+__all__ = ["Backend", "get_backend", "BACKENDS"]
+
+#: Backend names and what they are, for --help and error messages.
+BACKENDS = {
+    "replay": "answers from recorded responses, offline (default)",
+    "aws": "real Amazon Rekognition through boto3 (may incur charges)",
+}
+
+
+def get_backend(
+    name: str | None = None,
+    *,
+    recordings: Iterable[str | os.PathLike[str]] | None = None,
+    include_builtin: bool = True,
+    strict: bool | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    client: Any = None,
+) -> Backend:
+    """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
+
+    replay: ``recordings`` folders (default ``RCLSIM_RECORDINGS``) searched before the built-in
+    article fixtures (``include_builtin=False`` leaves those out); ``strict`` turns inexact answers
+    into errors. aws: ``region``, ``profile``, ``endpoint_url`` (defaults from ``RCLSIM_REGION``,
+    ``RCLSIM_PROFILE``, ``RCLSIM_ENDPOINT_URL``, then boto3's own chain), or a ready boto3 ``client``.
+    """
+    name = name or env_backend()
+    if strict is None:
+        strict = env_flag("RCLSIM_STRICT")
+    if name == "replay":
+        from .fake import ReplayBackend
+
+        dirs = list(recordings) if recordings is not None else recording_dirs_from_env()
+        return ReplayBackend(dirs, include_builtin=include_builtin, strict=strict)
+    if name == "aws":
+        from .aws import AwsBackend
+
+        return AwsBackend(
+            region=region or env_value("RCLSIM_REGION"),
+            profile=profile or env_value("RCLSIM_PROFILE"),
+            endpoint_url=endpoint_url or env_value("RCLSIM_ENDPOINT_URL"),
+            strict=strict,
+            client=client,
+        )
+    known = ", ".join(f"{k} ({v})" for k, v in BACKENDS.items())
+    raise RclsimError(f"unknown backend {name!r}; choose one of: {known}")

@@ -1,0 +1,258 @@
+"""The fake core: the one place that holds how the fake Rekognition behaves.
+
+AWS-shaped parameters in, AWS-shaped responses out, or ``botocore.exceptions.ClientError`` with the
+real error code. Every front-end (the Backend API, the CLI, and later the boto3 drop-in, the HTTP
+endpoint and the pytest plugin) is a thin adapter over :class:`FakeRekognition`; none of them
+re-implements a rule that lives here.
+
+DetectCustomLabels checks in the service's order:
+
+1. **parameters** - the model's constraints (``ValidationException``, or ``SerializationException`` for
+   a value of the wrong type) and the ``Image`` rule: exactly one of ``Bytes`` or ``S3Object``
+   (``InvalidParameterException``);
+2. **the model** - a version the response source does not know is ``ResourceNotFoundException``;
+3. **the image** - over 4 MiB of bytes is ``ImageTooLargeException``, bytes that are not PNG/JPEG are
+   ``InvalidImageFormatException``, dimensions outside 64..4096 px or an aspect ratio over 20:1 are
+   ``InvalidParameterException``. Images named by ``S3Object`` are checked only when the core has
+   an S3 reader (the replay fake answers from the recording without the bytes);
+4. **the answer** - the source's best recording, filtered at ``MinConfidence`` (labels ``>=`` it),
+   sorted highest confidence first, cut to ``MaxResults``, and deep-copied.
+
+Response sources plug in through :class:`ResponseSource`: recordings today, simulation later.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from . import apimodel
+from .constraints import check_parameters
+from .errors import service_error
+from .imageinfo import NotAnImage, read_image_info
+from .recordings import ImageRef, Recording, RecordingStore, image_ref_from_param, sha256_hex
+
+__all__ = [
+    "FakeRekognition",
+    "ResponseSource",
+    "ReplaySource",
+    "RecordingMismatchWarning",
+    "S3Reader",
+]
+
+DETECT = "DetectCustomLabels"
+
+#: Reads an S3 object's bytes: ``(bucket, key, version) -> bytes``; raises ``KeyError`` when missing.
+S3Reader = Callable[[str, str, "str | None"], bytes]
+
+
+class RecordingMismatchWarning(UserWarning):
+    """A recording answered parameters it cannot answer exactly (below its MinConfidence, or past a
+    MaxResults cut). The answer is what the recording holds; ``strict`` turns this into an error."""
+
+
+class ResponseSource(Protocol):
+    """Where the core's answers come from (recordings, simulation)."""
+
+    def knows_model(self, project_version_arn: str) -> bool: ...
+
+    def candidates(self, project_version_arn: str, image: ImageRef) -> Sequence[Recording]: ...
+
+    def not_found_message(self, project_version_arn: str, image: ImageRef) -> str: ...
+
+    def unknown_model_message(self, project_version_arn: str) -> str: ...
+
+
+class ReplaySource:
+    """Answers from a :class:`~rclsim.recordings.RecordingStore`."""
+
+    def __init__(self, store: RecordingStore):
+        self.store = store
+
+    def knows_model(self, project_version_arn: str) -> bool:
+        return self.store.knows_model(project_version_arn)
+
+    def candidates(self, project_version_arn: str, image: ImageRef) -> Sequence[Recording]:
+        return self.store.find(project_version_arn, image)
+
+    def unknown_model_message(self, project_version_arn: str) -> str:
+        return (
+            f"The project version {project_version_arn} does not exist. (rclsim replay: no recording in "
+            f"{self.store.describe()} names this model; add a recording for it with --recordings DIR.)"
+        )
+
+    def not_found_message(self, project_version_arn: str, image: ImageRef) -> str:
+        return (
+            f"rclsim replay has no recording for model {project_version_arn} and {image.describe()} "
+            f"in {self.store.describe()}. To add one, save the service's response as NAME.json beside "
+            f"the image NAME.jpg in a --recordings folder, or write a recording file "
+            f"(format: rclsim/schemadata/recording.schema.json; README, 'Recordings')."
+        )
+
+
+def _exactness(rec: Recording, min_confidence: float | None, max_results: int | None) -> str | None:
+    """Why ``rec`` cannot answer these parameters exactly, or None when it can."""
+    if min_confidence is not None and min_confidence < rec.confidence_floor:
+        return (
+            f"{rec.path} was recorded at MinConfidence {rec.confidence_floor:g} and cannot answer "
+            f"MinConfidence {min_confidence:g} exactly: labels between the two are unknown"
+        )
+    if rec.max_results is not None and len(rec.labels) >= rec.max_results:
+        # The recording was cut at MaxResults: labels past the cut are unknown. The answer is still
+        # exact when the request's own cut falls inside what was recorded.
+        floor = min_confidence if min_confidence is not None else -1.0
+        kept = sum(1 for label in rec.labels if label["Confidence"] >= floor)
+        if kept == len(rec.labels) and (max_results is None or max_results > len(rec.labels)):
+            return (
+                f"{rec.path} was recorded with MaxResults {rec.max_results} and cannot answer "
+                f"MaxResults {max_results if max_results is not None else '(none)'} exactly"
+            )
+    return None
+
+
+class FakeRekognition:
+    """The fake service. ``source`` answers DetectCustomLabels; ``strict`` makes inexact answers errors.
+
+    ``s3_reader`` lets the core check images named by ``S3Object`` (and match recordings by their
+    bytes); without it such images are taken on trust, as the replay fake has no bytes to check.
+    """
+
+    def __init__(
+        self,
+        source: ResponseSource,
+        *,
+        strict: bool = False,
+        s3_reader: S3Reader | None = None,
+    ) -> None:
+        self.source = source
+        self.strict = strict
+        self.s3_reader = s3_reader
+
+    # -- dispatch --------------------------------------------------------------------------------
+    def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Run ``operation`` (its API name, e.g. ``"DetectCustomLabels"``) with AWS-shaped params."""
+        if operation == DETECT:
+            return self.detect_custom_labels(params)
+        if operation in apimodel.OPERATIONS:
+            raise service_error(
+                "UnsupportedOperationException",
+                f"rclsim's fake does not implement {operation} yet: the model lifecycle arrives in a "
+                f"later release. Replay treats every model that has recordings as RUNNING.",
+                operation,
+            )
+        raise service_error(
+            "UnsupportedOperationException",
+            f"rclsim fakes only {', '.join(apimodel.OPERATIONS)}; {operation} is not one of them",
+            operation,
+        )
+
+    # -- DetectCustomLabels ----------------------------------------------------------------------
+    def detect_custom_labels(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        self._check_parameters(DETECT, params)
+        image = params["Image"]
+        if ("Bytes" in image) == ("S3Object" in image):
+            raise service_error(
+                "InvalidParameterException",
+                "Request has invalid parameters: Image must contain exactly one of Bytes or S3Object",
+                DETECT,
+            )
+        arn = params["ProjectVersionArn"]
+        if not self.source.knows_model(arn):
+            raise service_error("ResourceNotFoundException", self.source.unknown_model_message(arn), DETECT)
+        ref = self._check_image(image)
+        min_confidence = params.get("MinConfidence")
+        max_results = params.get("MaxResults")
+        candidates = self.source.candidates(arn, ref)
+        if not candidates:
+            raise service_error(
+                "RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT
+            )
+        chosen, problem = self._choose(candidates, min_confidence, max_results)
+        if problem is not None:
+            if self.strict:
+                raise service_error("RecordingMismatchException", problem + " (strict mode)", DETECT)
+            warnings.warn(problem + "; answering with what it holds", RecordingMismatchWarning, stacklevel=3)
+        return {"CustomLabels": self._answer(chosen, min_confidence, max_results)}
+
+    def _check_parameters(self, operation: str, params: Mapping[str, Any]) -> None:
+        problems = check_parameters(operation, params)
+        if problems.type_errors:
+            raise service_error("SerializationException", problems.type_errors[0], operation)
+        if problems.violations:
+            raise service_error("ValidationException", problems.validation_message(), operation)
+
+    def _check_image(self, image: Mapping[str, Any]) -> ImageRef:
+        if "Bytes" in image:
+            data = bytes(image["Bytes"])
+            self._check_image_bytes(data, apimodel.MAX_IMAGE_BYTES, "4 MiB as Bytes")
+            return image_ref_from_param(image, sha256_hex(data))
+        if self.s3_reader is None:
+            return image_ref_from_param(image)
+        s3 = image["S3Object"]
+        try:
+            data = self.s3_reader(s3["Bucket"], s3["Name"], s3.get("Version"))
+        except KeyError:
+            raise service_error(
+                "InvalidS3ObjectException",
+                f"Unable to get object metadata from S3. Check object key, region and/or access "
+                f"permissions. (s3://{s3['Bucket']}/{s3['Name']})",
+                DETECT,
+            ) from None
+        self._check_image_bytes(data, apimodel.MAX_S3_IMAGE_BYTES, "15 MiB from S3")
+        return image_ref_from_param(image, sha256_hex(data))
+
+    @staticmethod
+    def _check_image_bytes(data: bytes, limit: int, limit_text: str) -> None:
+        if len(data) > limit:
+            raise service_error(
+                "ImageTooLargeException",
+                f"Image size is too large: {len(data)} bytes is over the limit of {limit_text}",
+                DETECT,
+            )
+        try:
+            info = read_image_info(data)
+        except NotAnImage as exc:
+            raise service_error(
+                "InvalidImageFormatException", f"Request has invalid image format: {exc}", DETECT
+            ) from None
+        w, h = info.width, info.height
+        lo, hi = apimodel.MIN_IMAGE_DIMENSION, apimodel.MAX_IMAGE_DIMENSION
+        if not (lo <= w <= hi and lo <= h <= hi):
+            raise service_error(
+                "InvalidParameterException",
+                f"Request has invalid parameters: image is {w}x{h} pixels; width and height must be "
+                f"between {lo} and {hi}",
+                DETECT,
+            )
+        if max(w, h) / min(w, h) > apimodel.MAX_ASPECT_RATIO:
+            raise service_error(
+                "InvalidParameterException",
+                f"Request has invalid parameters: image is {w}x{h} pixels; the aspect ratio must not "
+                f"exceed {apimodel.MAX_ASPECT_RATIO:g}:1",
+                DETECT,
+            )
+
+    @staticmethod
+    def _choose(
+        candidates: Sequence[Recording], min_confidence: float | None, max_results: int | None
+    ) -> tuple[Recording, str | None]:
+        """The first candidate that answers exactly; else the one with the lowest floor, and why."""
+        for rec in candidates:
+            if _exactness(rec, min_confidence, max_results) is None:
+                return rec, None
+        best = min(candidates, key=lambda r: r.confidence_floor)
+        return best, _exactness(best, min_confidence, max_results)
+
+    @staticmethod
+    def _answer(
+        rec: Recording, min_confidence: float | None, max_results: int | None
+    ) -> list[dict[str, Any]]:
+        labels = list(rec.labels)
+        if min_confidence is not None:
+            labels = [label for label in labels if label["Confidence"] >= min_confidence]
+        labels.sort(key=lambda label: -label["Confidence"])  # stable: ties keep recorded order
+        if max_results is not None:
+            labels = labels[:max_results]
+        return copy.deepcopy(labels)

@@ -1,0 +1,87 @@
+"""Errors: the service's own codes as ``botocore.exceptions.ClientError``, and rclsim's user errors.
+
+Two families, on purpose:
+
+* **Service errors** are what the real Rekognition would answer (``ResourceNotFoundException``,
+  ``InvalidImageFormatException``, ...). The fake raises them as ``ClientError`` subclasses built by
+  botocore's own exception factory from the Rekognition model, so user code that does
+  ``except ClientError as e: e.response["Error"]["Code"]`` or checks the class name cannot tell the
+  fake from the service. rclsim adds a few codes of its own that no real service sends
+  (``RecordingNotFoundException`` and friends, see :data:`RCLSIM_CODES`); they are ``ClientError`` too,
+  so one ``except`` catches everything a backend raises.
+* **User errors** (:class:`RclsimError`) are problems with the user's files and options that the service
+  never sees: an unreadable image path, malformed JSON on disk, an output file that exists. The CLI
+  prints them as one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any
+
+__all__ = [
+    "RclsimError",
+    "RecordingError",
+    "RCLSIM_CODES",
+    "service_error",
+    "is_error_code",
+]
+
+#: Error codes that only rclsim raises. They never come from AWS, so a test that sees one knows the
+#: fake, not the code under test, is missing something.
+RCLSIM_CODES = {
+    "RecordingNotFoundException": "no recording answers this request",
+    "RecordingMismatchException": "a recording cannot answer these parameters exactly (--strict)",
+    "ResponseSchemaException": "a response failed rclsim's response schema (--strict)",
+    "UnsupportedOperationException": "the fake does not implement this operation yet",
+}
+
+# HTTP status per code, as the API reference gives it: 500 for the two faults, 400 otherwise.
+_SERVER_FAULTS = {"InternalServerError", "ThrottlingException"}
+
+
+class RclsimError(Exception):
+    """A problem with the user's input that the CLI reports as one line (no traceback)."""
+
+
+class RecordingError(RclsimError):
+    """A recording file is unreadable, malformed or fails its schema. Names the file."""
+
+
+@functools.lru_cache(maxsize=1)
+def _exception_classes() -> Any:
+    # Imported lazily: the api-model layer must not pay for botocore at import time.
+    import botocore.errorfactory
+
+    from .apimodel import service_model
+
+    return botocore.errorfactory.ClientExceptionsFactory().create_client_exceptions(service_model())
+
+
+def service_error(code: str, message: str, operation: str) -> Exception:
+    """Build the ``ClientError`` the service would raise for ``code``.
+
+    Modeled codes become botocore's modeled class (``...ResourceNotFoundException``), anything else a
+    plain ``ClientError``, as botocore does for unmodeled codes such as ``ValidationException``.
+    """
+    from botocore.exceptions import ClientError
+
+    status = 500 if code in _SERVER_FAULTS else 400
+    response = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {
+            "RequestId": str(uuid.uuid4()),
+            "HTTPStatusCode": status,
+            "HTTPHeaders": {"content-type": "application/x-amz-json-1.1"},
+            "RetryAttempts": 0,
+        },
+    }
+    cls = _exception_classes().from_code(code) or ClientError
+    return cls(response, operation)
+
+
+def is_error_code(exc: BaseException, code: str) -> bool:
+    """True when ``exc`` is a ``ClientError`` carrying ``code``."""
+    response = getattr(exc, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == code

@@ -1,0 +1,314 @@
+"""The recordings store: recorded DetectCustomLabels responses on disk, found by (model, image).
+
+Two kinds of file answer requests:
+
+* **Recordings** (``*.json`` whose ``format`` is ``rclsim.recording``): one request and its response,
+  with the model ARN, region, image identity and size, the request's ``MinConfidence`` and
+  ``MaxResults`` and when it was recorded. Schema: ``rclsim/schemadata/recording.schema.json``.
+* **The article's habit**: a plain AWS response ``NAME.json`` beside an image ``NAME.jpg`` (or
+  ``.jpeg``/``.png``) answers for that image, for any model ARN. The image is matched by the sha256
+  of its bytes, and an ``S3Object`` request matches when its key ends with the image's path inside the
+  recordings folder (``test-qiita/9c5f2a31335627a0.jpg`` matches ``.../9c5f2a31335627a0.jpg``).
+
+Every file is checked against its schema when first loaded; the verdict for a valid file is cached by
+content hash under the user's cache folder (``RCLSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/rclsim`` or
+``~/.cache/rclsim``), never inside the installed package. Broken files are reported with their path,
+never skipped silently. The store hands out its data only through the core, which copies it, so no
+caller can change a recording by mutating a response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import RecordingError
+from .imageinfo import NotAnImage, read_image_info
+from .schemas import looks_like_recording, recording_problems, response_problems
+
+__all__ = [
+    "ImageRef",
+    "Recording",
+    "RecordingStore",
+    "builtin_recordings_dir",
+    "recording_dirs_from_env",
+]
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
+# Bumped whenever a schema changes, so verdicts cached under an older schema are not trusted.
+_VERDICT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """What identifies the image of one request: its S3 location and/or the sha256 of its bytes."""
+
+    bucket: str | None = None
+    key: str | None = None
+    version: str | None = None
+    sha256: str | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.bucket is not None:
+            where = f"s3://{self.bucket}/{self.key}"
+            parts.append(where + (f" (version {self.version})" if self.version else ""))
+        if self.sha256 is not None:
+            parts.append(f"bytes with sha256 {self.sha256}")
+        return " / ".join(parts) or "an image"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One loaded, validated recording (or sidecar response). Treat as read-only."""
+
+    path: Path
+    project_version_arn: str | None  # None: a NAME.json beside NAME.jpg, answering for any model
+    region: str | None
+    image: ImageRef
+    width: int | None
+    height: int | None
+    min_confidence: float | None  # the request's MinConfidence; None when omitted
+    max_results: int | None
+    recorded_at: str | None
+    labels: tuple[Mapping[str, Any], ...] = field(repr=False)
+    sidecar_relpath: PurePosixPath | None = None
+
+    @property
+    def confidence_floor(self) -> float:
+        """The lowest confidence the recording can speak for: the request's MinConfidence, or when
+        omitted, the lowest confidence it holds (100 for an empty recording)."""
+        if self.min_confidence is not None:
+            return float(self.min_confidence)
+        return min((float(label["Confidence"]) for label in self.labels), default=100.0)
+
+
+def builtin_recordings_dir() -> Path:
+    """The article's recordings, shipped as package data."""
+    return Path(str(resources.files("rclsim.fixtures").joinpath("article")))
+
+
+def recording_dirs_from_env(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Folders named by ``RCLSIM_RECORDINGS`` (separated by ``os.pathsep``)."""
+    value = (environ if environ is not None else os.environ).get("RCLSIM_RECORDINGS", "")
+    return [Path(p) for p in value.split(os.pathsep) if p.strip()]
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("RCLSIM_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "rclsim"
+
+
+def _verdict_path(digest: str) -> Path:
+    return _cache_dir() / "validated" / f"v{_VERDICT_VERSION}-{digest}"
+
+
+def _known_valid(digest: str) -> bool:
+    try:
+        return _verdict_path(digest).exists()
+    except OSError:
+        return False
+
+
+def _remember_valid(digest: str) -> None:
+    path = _verdict_path(digest)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pass  # a read-only home only costs a re-validation next time
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _read_json(path: Path) -> tuple[Any, str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RecordingError(f"{path}: malformed JSON: {exc}") from None
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def _check(path: Path, digest: str, problems_of: Any, data: Any) -> None:
+    if _known_valid(digest):
+        return
+    problems = problems_of(data)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RecordingError(f"{path}: fails the schema at {first.path}: {first.message}{more}")
+    _remember_valid(digest)
+
+
+def _image_beside(path: Path) -> Path | None:
+    for suffix in _IMAGE_SUFFIXES:
+        candidate = path.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_recording(path: Path, data: Any, digest: str) -> Recording:
+    _check(path, digest, recording_problems, data)
+    request, image = data["request"], data["image"]
+    s3 = image.get("S3Object") or {}
+    return Recording(
+        path=path,
+        project_version_arn=request["ProjectVersionArn"],
+        region=data["region"],
+        image=ImageRef(s3.get("Bucket"), s3.get("Name"), s3.get("Version"), image.get("Sha256")),
+        width=image["Width"],
+        height=image["Height"],
+        min_confidence=request["MinConfidence"],
+        max_results=request["MaxResults"],
+        recorded_at=data["recorded_at"],
+        labels=tuple(data["response"]["CustomLabels"]),
+    )
+
+
+def _load_sidecar(path: Path, data: Any, digest: str, image_path: Path, root: Path) -> Recording:
+    _check(path, digest, response_problems, data)
+    try:
+        image_bytes = image_path.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"{image_path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        info = read_image_info(image_bytes)
+        width, height = info.width, info.height
+    except NotAnImage:
+        width = height = None  # still matchable by its bytes' hash
+    return Recording(
+        path=path,
+        project_version_arn=None,
+        region=None,
+        image=ImageRef(sha256=hashlib.sha256(image_bytes).hexdigest()),
+        width=width,
+        height=height,
+        min_confidence=None,
+        max_results=None,
+        recorded_at=None,
+        labels=tuple(data["CustomLabels"]),
+        sidecar_relpath=PurePosixPath(image_path.relative_to(root).as_posix()),
+    )
+
+
+def _key_ends_with(key: str, relpath: PurePosixPath) -> bool:
+    parts = PurePosixPath(key).parts
+    want = relpath.parts
+    return len(parts) >= len(want) and parts[-len(want) :] == want
+
+
+class RecordingStore:
+    """Recordings from one or more folders (searched in order) plus, by default, the built-in ones.
+
+    Folders are scanned once, on first use; create a new store to see files added later.
+    """
+
+    def __init__(self, dirs: Iterable[str | os.PathLike[str]] = (), *, include_builtin: bool = True):
+        self.dirs: list[Path] = [Path(d) for d in dirs]
+        if include_builtin:
+            self.dirs.append(builtin_recordings_dir())
+        self._recordings: list[Recording] | None = None
+        self._by_s3: dict[tuple[str, str], list[Recording]] = {}
+        self._by_sha: dict[str, list[Recording]] = {}
+        self._models: set[str] = set()
+        self._sidecars: list[Recording] = []
+
+    # -- loading -------------------------------------------------------------------------------
+    def _load(self) -> list[Recording]:
+        if self._recordings is not None:
+            return self._recordings
+        loaded: list[Recording] = []
+        for root in self.dirs:
+            if not root.is_dir():
+                raise RecordingError(f"{root}: recordings folder does not exist or is not a folder")
+            for path in sorted(root.rglob("*.json")):
+                data, digest = _read_json(path)
+                if looks_like_recording(data):
+                    loaded.append(_load_recording(path, data, digest))
+                    continue
+                image_path = _image_beside(path)
+                if image_path is not None:
+                    loaded.append(_load_sidecar(path, data, digest, image_path, root))
+                # Any other JSON file (notes, evaluation summaries) is not a recording: ignored.
+        for rec in loaded:
+            if rec.project_version_arn is None:
+                self._sidecars.append(rec)
+            else:
+                self._models.add(rec.project_version_arn)
+            if rec.image.bucket is not None and rec.image.key is not None:
+                self._by_s3.setdefault((rec.image.bucket, rec.image.key), []).append(rec)
+            if rec.image.sha256 is not None:
+                self._by_sha.setdefault(rec.image.sha256, []).append(rec)
+        self._recordings = loaded
+        return loaded
+
+    # -- queries -------------------------------------------------------------------------------
+    def __iter__(self) -> Any:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def models(self) -> set[str]:
+        """ARNs that some recording names."""
+        self._load()
+        return set(self._models)
+
+    def knows_model(self, project_version_arn: str) -> bool:
+        """True when a recording names this model, or a sidecar response can answer for any model."""
+        self._load()
+        return project_version_arn in self._models or bool(self._sidecars)
+
+    def find(self, project_version_arn: str, image: ImageRef) -> list[Recording]:
+        """Recordings that answer for this model and image, best match first: recordings made for
+        this model before sidecars, an exact S3 version before a version-less one."""
+        self._load()
+        exact: list[Recording] = []
+        loose: list[Recording] = []
+        if image.bucket is not None and image.key is not None:
+            for rec in self._by_s3.get((image.bucket, image.key), []):
+                (exact if rec.image.version == image.version else loose).append(rec)
+        if image.sha256 is not None:
+            exact.extend(r for r in self._by_sha.get(image.sha256, []) if r not in exact)
+        found = [r for r in exact + loose if r.project_version_arn in (project_version_arn, None)]
+        if image.key is not None:
+            found.extend(
+                r
+                for r in self._sidecars
+                if r.sidecar_relpath is not None and _key_ends_with(image.key, r.sidecar_relpath)
+                and r not in found
+            )
+        found.sort(key=lambda r: r.project_version_arn is None)  # stable: model-specific first
+        return found
+
+    def describe(self) -> str:
+        return ", ".join(str(d) for d in self.dirs) or "(no folders)"
+
+
+def image_ref_from_param(image: Mapping[str, Any], sha256: str | None = None) -> ImageRef:
+    """The :class:`ImageRef` of a request's ``Image`` parameter."""
+    s3 = image.get("S3Object")
+    if s3:
+        return ImageRef(s3.get("Bucket"), s3.get("Name"), s3.get("Version"), sha256)
+    return ImageRef(sha256=sha256)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+

@@ -1,0 +1,197 @@
+"""JSON Schemas for DetectCustomLabels responses and rclsim recordings, and validation against them.
+
+The committed schema files (``rclsim/schemadata/*.schema.json``) are what runs; :func:`derive_response_schema`
+rebuilds the response schema from botocore's Rekognition model, and a test insists the two are equal, so
+neither the schema nor the model can drift unnoticed (``python scripts/update_schemas.py`` rewrites the
+file after a botocore update).
+
+What the schema adds beyond the model, on purpose (the model makes every member optional and says
+nothing about extra keys or NaN):
+
+* ``CustomLabels`` is required, and so are ``Name`` and ``Confidence`` of each label and the four
+  members of a ``BoundingBox``. ``Geometry`` stays optional: classification models return none.
+* Unknown keys fail (``additionalProperties: false``), except ``ResponseMetadata`` at the top, which
+  botocore adds on the client; it is accepted and ignored.
+* Numbers must be finite. JSON Schema cannot say that, so the schemas carry a keyword of rclsim's own,
+  ``"finite": true``, which :func:`response_problems` enforces (other validators ignore it).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "SchemaProblem",
+    "RESPONSE_SCHEMA_ID",
+    "RECORDING_SCHEMA_ID",
+    "response_schema",
+    "recording_schema",
+    "derive_response_schema",
+    "response_problems",
+    "recording_problems",
+]
+
+RESPONSE_SCHEMA_ID = "urn:rclsim:schema:detect-custom-labels-response"
+RECORDING_SCHEMA_ID = "urn:rclsim:schema:recording"
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+# Members the model leaves optional that a well-formed response always carries.
+_REQUIRED_BEYOND_MODEL = {
+    "DetectCustomLabelsResponse": ["CustomLabels"],
+    "CustomLabel": ["Name", "Confidence"],
+    "BoundingBox": ["Width", "Height", "Left", "Top"],
+    "Point": ["X", "Y"],
+}
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema failure: where (a JSON path such as ``$.CustomLabels[0].Confidence``) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def _shape_schema(shape: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    meta = shape.metadata
+    t = shape.type_name
+    if t == "structure":
+        if shape.name not in defs:
+            defs[shape.name] = {}  # placeholder first: shapes may be recursive
+            props = {name: _shape_schema(member, defs) for name, member in shape.members.items()}
+            node: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+            required = list(shape.required_members) + [
+                m for m in _REQUIRED_BEYOND_MODEL.get(shape.name, []) if m not in shape.required_members
+            ]
+            if required:
+                node["required"] = required
+            defs[shape.name] = node
+        return {"$ref": f"#/$defs/{shape.name}"}
+    if t == "list":
+        node = {"type": "array", "items": _shape_schema(shape.member, defs)}
+        if "min" in meta:
+            node["minItems"] = meta["min"]
+        if "max" in meta:
+            node["maxItems"] = meta["max"]
+        return node
+    if t == "string":
+        node = {"type": "string"}
+        if "min" in meta:
+            node["minLength"] = meta["min"]
+        if "max" in meta:
+            node["maxLength"] = meta["max"]
+        if "pattern" in meta:
+            node["pattern"] = meta["pattern"]
+        if shape.enum:
+            node["enum"] = list(shape.enum)
+        return node
+    if t in ("float", "double", "integer", "long"):
+        node = {"type": "number" if t in ("float", "double") else "integer", "finite": True}
+        if "min" in meta:
+            node["minimum"] = meta["min"]
+        if "max" in meta:
+            node["maximum"] = meta["max"]
+        return node
+    if t == "boolean":
+        return {"type": "boolean"}
+    raise ValueError(f"unexpected shape type {t!r} in {shape.name}")  # pragma: no cover
+
+
+def derive_response_schema() -> dict[str, Any]:
+    """The DetectCustomLabels response schema, built from botocore's model plus the documented rules."""
+    from .apimodel import operation_model
+
+    output = operation_model("DetectCustomLabels").output_shape
+    defs: dict[str, Any] = {}
+    _shape_schema(output, defs)
+    top = defs.pop(output.name)
+    top["properties"]["ResponseMetadata"] = {
+        "type": "object",
+        "description": "Added by botocore on the client, not sent by the service; accepted and ignored.",
+    }
+    return {
+        "$schema": _DRAFT,
+        "$id": RESPONSE_SCHEMA_ID,
+        "title": "Amazon Rekognition DetectCustomLabels response",
+        "description": (
+            "Derived from botocore's Rekognition model by rclsim.schemas.derive_response_schema. "
+            "Beyond the model: required members, no unknown keys, finite numbers ('finite' is rclsim's "
+            "own keyword), ResponseMetadata accepted."
+        ),
+        **top,
+        "$defs": defs,
+    }
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("rclsim.schemadata").joinpath(name).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@functools.lru_cache(maxsize=None)
+def response_schema() -> dict[str, Any]:
+    """The committed DetectCustomLabels response schema."""
+    return _load("detect-custom-labels-response.schema.json")
+
+
+@functools.lru_cache(maxsize=None)
+def recording_schema() -> dict[str, Any]:
+    """The committed schema of rclsim's recording format."""
+    return _load("recording.schema.json")
+
+
+def _finite(validator: Any, wanted: Any, instance: Any, schema: Any) -> Any:
+    from jsonschema.exceptions import ValidationError
+
+    if wanted and isinstance(instance, float) and not math.isfinite(instance):
+        yield ValidationError(f"{instance!r} is not a finite number")
+
+
+@functools.lru_cache(maxsize=None)
+def _validator(schema_id: str) -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+
+    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"finite": _finite})
+    registry: Registry = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in (response_schema(), recording_schema())
+    )
+    schema = response_schema() if schema_id == RESPONSE_SCHEMA_ID else recording_schema()
+    return cls(schema, registry=registry)
+
+
+def _problems(schema_id: str, instance: Any) -> list[SchemaProblem]:
+    errors = sorted(_validator(schema_id).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    out = []
+    for err in errors:
+        # For anyOf/oneOf the useful detail is in the branch errors; report the deepest one.
+        leaf = err
+        while leaf.context:
+            leaf = max(leaf.context, key=lambda e: len(e.absolute_path))
+        out.append(SchemaProblem(leaf.json_path, leaf.message))
+    return out
+
+
+def response_problems(response: Any) -> list[SchemaProblem]:
+    """Every way ``response`` breaks the DetectCustomLabels response schema; empty when valid."""
+    return _problems(RESPONSE_SCHEMA_ID, response)
+
+
+def recording_problems(recording: Any) -> list[SchemaProblem]:
+    """Every way ``recording`` breaks the recording schema (its response included); empty when valid."""
+    return _problems(RECORDING_SCHEMA_ID, recording)
+
+
+def looks_like_recording(data: Any) -> bool:
+    """True for data that claims to be an rclsim recording (as opposed to a plain AWS response)."""
+    return isinstance(data, Mapping) and "format" in data and "response" in data
