@@ -174,9 +174,13 @@ def _backend(args: argparse.Namespace, **extra: Any) -> Any:
 
 
 def _print(data: Any, args: argparse.Namespace, operation: str) -> None:
+    import shutil
+
     from .output import render
 
-    sys.stdout.write(render(data, args.output, args.query, operation=operation))
+    # The AWS CLI sizes tables to the terminal, and to 80 columns when output is not a terminal.
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 80
+    sys.stdout.write(render(data, args.output, args.query, operation=operation, terminal_width=width))
 
 
 # -- commands ------------------------------------------------------------------------------------

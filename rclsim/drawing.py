@@ -138,7 +138,9 @@ def _draw_tag(
     tag_w, tag_h = text_w + 2 * pad, text_h + baseline + 2 * pad
     x = max(0, min(x, width - tag_w))
     y = max(0, min(y, height - tag_h))
-    cv2.rectangle(image, (x, y), (x + tag_w - 1, y + tag_h - 1), _as_channels(color, channels), -1, cv2.LINE_8)
+    cv2.rectangle(
+        image, (x, y), (x + tag_w - 1, y + tag_h - 1), _as_channels(color, channels), -1, cv2.LINE_8
+    )
     cv2.putText(
         image,
         text,
@@ -290,7 +292,9 @@ def _check_target(path: Path, overwrite: bool, protect: Sequence[str | os.PathLi
     """Raise :class:`RclsimError` if ``path`` cannot or must not be written; return its extension."""
     ext = path.suffix.lower()
     if ext not in _ENCODINGS:
-        raise RclsimError(f"cannot write {path}: unsupported extension {ext or '(none)'!r} (use .jpg, .jpeg or .png)")
+        raise RclsimError(
+            f"cannot write {path}: unsupported extension {ext or '(none)'!r} (use .jpg, .jpeg or .png)"
+        )
     for protected in protect:
         if _same_file(path, Path(protected)):
             raise RclsimError(f"refusing to write over the input image {path}")
@@ -372,10 +376,13 @@ def draw_files(
     side_by_side_output: str | os.PathLike[str] | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     overwrite: bool = False,
+    show_labels: bool = True,
 ) -> list[Path]:
     """Annotate ``image_path`` with ``labels`` and save it (and optionally the side-by-side view).
 
-    ``output`` defaults to :func:`default_output_path`. Every target is checked, and every image
+    ``output`` defaults to :func:`default_output_path`. ``side_by_side_output`` is ``None`` for no
+    side-by-side image, or its path; the empty string means ``<stem>-side-by-side.jpg`` beside the
+    input (what a bare ``--side-by-side`` asks for). Every target is checked, and every image
     encoded, before anything is written, so a conflict on either output writes nothing.
     Returns the written paths, annotated image first.
     """
@@ -383,14 +390,19 @@ def draw_files(
     image = read_image(source)
     targets = [Path(output) if output is not None else default_output_path(source)]
     if side_by_side_output is not None:
-        targets.append(Path(side_by_side_output))
+        if os.fspath(side_by_side_output) == "":
+            targets.append(source.with_name(f"{source.stem}-side-by-side.jpg"))
+        else:
+            targets.append(Path(side_by_side_output))
         if _same_file(targets[0], targets[1]):
             raise RclsimError(f"the annotated and side-by-side outputs are the same file: {targets[0]}")
     extensions = [_check_target(target, overwrite, (source,)) for target in targets]
 
-    annotated = annotate(image, labels, min_confidence=min_confidence)
-    images = [annotated, side_by_side(image, annotated, gap=max(4, image.shape[1] // 100))]
-    payloads = [_encode(t, img, ext) for t, img, ext in zip(targets, images, extensions)]
-    for target, payload in zip(targets, payloads):
+    annotated = annotate(image, labels, min_confidence=min_confidence, show_labels=show_labels)
+    images = [annotated]
+    if len(targets) == 2:
+        images.append(side_by_side(image, annotated, gap=max(4, image.shape[1] // 100)))
+    payloads = [_encode(t, img, ext) for t, img, ext in zip(targets, images, extensions, strict=True)]
+    for target, payload in zip(targets, payloads, strict=True):
         _commit(target, payload, overwrite)
     return targets

@@ -149,7 +149,9 @@ def _text_scalars(items: list[Any], identifier: str | None, out: list[str]) -> N
         out.extend(f"{identifier.upper()}\t{el}\n" for el in items)
 
 
-def _text_dict(item: dict[str, Any], identifier: str | None, scalar_keys: list[str] | None, out: list[str]) -> None:
+def _text_dict(
+    item: dict[str, Any], identifier: str | None, scalar_keys: list[str] | None, out: list[str]
+) -> None:
     if scalar_keys is None:
         pairs = sorted(item.items(), key=lambda kv: kv[0])
         scalars = [str(v) for _, v in pairs if _is_scalar(v)]
@@ -201,7 +203,9 @@ class _Section:
         if not self.widths:
             self.widths = [_width(c) for c in cells]
         elif len(cells) > len(self.widths):
-            raise RclsimError("--output table cannot draw this value (rows of different lengths); use json or text")
+            raise RclsimError(
+                "--output table cannot draw this value (rows of different lengths); use json or text"
+            )
         else:
             for i, cell in enumerate(cells):
                 self.widths[i] = max(self.widths[i], _width(cell))
@@ -250,7 +254,7 @@ class _Section:
     def vertical(self) -> _Section:
         """A one-row section with headers, redrawn as ``header | value`` rows."""
         flipped = _Section(self.title, self.indent)
-        for header, value in zip(self.headers, self.rows[0]):
+        for header, value in zip(self.headers, self.rows[0], strict=False):
             flipped.add_row([header, value])
         return flipped
 
@@ -262,12 +266,17 @@ class _Section:
             if not self.headers and not self.rows:
                 out.append("+" + "-" * (width - 2) + "+")
         widths = self.column_widths(width)
-        rule = ("+" + "-" * (widths[0] - 2) + "+" + "".join("-" * (w - 1) + "+" for w in widths[1:])) if widths else ""
+        rule = (
+            ("+" + "-" * (widths[0] - 2) + "+" + "".join("-" * (w - 1) + "+" for w in widths[1:]))
+            if widths
+            else ""
+        )
         if self.headers:
             out.append(rule)
             out.append(
                 "".join(
-                    _centered(h, w, "|" if i == 0 else "") for i, (w, h) in enumerate(zip(widths, self.headers))
+                    _centered(h, w, "|" if i == 0 else "")
+                    for i, (w, h) in enumerate(zip(widths, self.headers, strict=False))
                 )
             )
         if self.rows and widths:
@@ -275,7 +284,8 @@ class _Section:
             for row in self.rows:
                 out.append(
                     "".join(
-                        _left_aligned(c, w, "|" if i == 0 else "") for i, (w, c) in enumerate(zip(widths, row))
+                        _left_aligned(c, w, "|" if i == 0 else "")
+                        for i, (w, c) in enumerate(zip(widths, row, strict=False))
                     )
                 )
             out.append(rule)
@@ -347,7 +357,9 @@ class _Table:
         # object has a scalar; anything else non-object makes it crash.
         others = [el for el in items if not isinstance(el, dict)]
         if others and (headers or any(el not in ([], "") for el in others)):
-            raise RclsimError("--output table cannot draw a list mixing objects and other values; use json or text")
+            raise RclsimError(
+                "--output table cannot draw a list mixing objects and other values; use json or text"
+            )
         self.current.add_headers(headers)
         for i, element in enumerate(items):
             if i and nested:

@@ -38,11 +38,26 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "fixtures" / "article"
 
 # Seven-segment layout: segment -> ((x0, y0), (x1, y1)) in a unit cell 0..1 x 0..2.
 _SEGMENTS = {
-    "a": ((0, 0), (1, 0)), "b": ((1, 0), (1, 1)), "c": ((1, 1), (1, 2)), "d": ((0, 2), (1, 2)),
-    "e": ((0, 1), (0, 2)), "f": ((0, 0), (0, 1)), "g": ((0, 1), (1, 1)),
+    "a": ((0, 0), (1, 0)),
+    "b": ((1, 0), (1, 1)),
+    "c": ((1, 1), (1, 2)),
+    "d": ((0, 2), (1, 2)),
+    "e": ((0, 1), (0, 2)),
+    "f": ((0, 0), (0, 1)),
+    "g": ((0, 1), (1, 1)),
 }
-_DIGITS = {"0": "abcdef", "1": "bc", "2": "abged", "3": "abgcd", "4": "fgbc",
-           "5": "afgcd", "6": "afgedc", "7": "abc", "8": "abcdefg", "9": "abcdfg"}
+_DIGITS = {
+    "0": "abcdef",
+    "1": "bc",
+    "2": "abged",
+    "3": "abgcd",
+    "4": "fgbc",
+    "5": "afgcd",
+    "6": "afgedc",
+    "7": "abc",
+    "8": "abcdefg",
+    "9": "abcdfg",
+}
 
 
 def _poly(img: np.ndarray, points: list[tuple[int, int]], color: tuple[int, int, int]) -> None:
@@ -57,9 +72,15 @@ def _background(img: np.ndarray) -> None:
     for y in range(HORIZON, HEIGHT):
         t = (y - HORIZON) / (HEIGHT - HORIZON)
         img[y, :] = (int(118 - 28 * t), int(116 - 28 * t), int(112 - 26 * t))
-    buildings = [(0, 70, 90, (150, 150, 160)), (90, 48, 170, (120, 125, 135)), (170, 82, 260, (165, 160, 150)),
-                 (640, 60, 720, (140, 140, 150)), (720, 40, 780, (110, 115, 125)), (850, 66, 960, (155, 150, 145)),
-                 (960, 30, 1024, (125, 130, 140))]
+    buildings = [
+        (0, 70, 90, (150, 150, 160)),
+        (90, 48, 170, (120, 125, 135)),
+        (170, 82, 260, (165, 160, 150)),
+        (640, 60, 720, (140, 140, 150)),
+        (720, 40, 780, (110, 115, 125)),
+        (850, 66, 960, (155, 150, 145)),
+        (960, 30, 1024, (125, 130, 140)),
+    ]
     for x0, top, x1, color in buildings:
         cv2.rectangle(img, (x0, top), (x1 - 1, HORIZON), color, -1)
         for wx in range(x0 + 8, x1 - 12, 18):
@@ -82,15 +103,37 @@ def _distant_car(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, color: tup
     """A small car seen from behind filling the box (x0, y0)-(x1, y1)."""
     w, h = x1 - x0, y1 - y0
     cabin_top, body_top = y0, y0 + int(h * 0.4)
-    _poly(img, [(x0 + int(w * .18), cabin_top), (x1 - int(w * .18), cabin_top),
-                (x1 - int(w * .05), body_top), (x0 + int(w * .05), body_top)], color)
-    _poly(img, [(x0 + int(w * .24), cabin_top + int(h * .06)), (x1 - int(w * .24), cabin_top + int(h * .06)),
-                (x1 - int(w * .12), body_top - 2), (x0 + int(w * .12), body_top - 2)], (70, 60, 50))
-    cv2.rectangle(img, (x0, body_top), (x1, y1 - int(h * .12)), color, -1)
-    for wx in (x0 + int(w * .06), x1 - int(w * .22)):
-        cv2.rectangle(img, (wx, y1 - int(h * .16)), (wx + int(w * .16), y1), (25, 25, 25), -1)
-    for lx in (x0 + int(w * .05), x1 - int(w * .17)):
-        cv2.rectangle(img, (lx, body_top + int(h * .1)), (lx + int(w * .12), body_top + int(h * .2)), (40, 40, 200), -1)
+    _poly(
+        img,
+        [
+            (x0 + int(w * 0.18), cabin_top),
+            (x1 - int(w * 0.18), cabin_top),
+            (x1 - int(w * 0.05), body_top),
+            (x0 + int(w * 0.05), body_top),
+        ],
+        color,
+    )
+    _poly(
+        img,
+        [
+            (x0 + int(w * 0.24), cabin_top + int(h * 0.06)),
+            (x1 - int(w * 0.24), cabin_top + int(h * 0.06)),
+            (x1 - int(w * 0.12), body_top - 2),
+            (x0 + int(w * 0.12), body_top - 2),
+        ],
+        (70, 60, 50),
+    )
+    cv2.rectangle(img, (x0, body_top), (x1, y1 - int(h * 0.12)), color, -1)
+    for wx in (x0 + int(w * 0.06), x1 - int(w * 0.22)):
+        cv2.rectangle(img, (wx, y1 - int(h * 0.16)), (wx + int(w * 0.16), y1), (25, 25, 25), -1)
+    for lx in (x0 + int(w * 0.05), x1 - int(w * 0.17)):
+        cv2.rectangle(
+            img,
+            (lx, body_top + int(h * 0.1)),
+            (lx + int(w * 0.12), body_top + int(h * 0.2)),
+            (40, 40, 200),
+            -1,
+        )
 
 
 def _plate(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, text: str) -> None:
@@ -103,14 +146,24 @@ def _plate(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, text: str) -> No
         sx, sy = cell_w * 0.6, cell_h / 2
         for seg in _DIGITS.get(ch, "g"):
             (ax, ay), (bx, by) = _SEGMENTS[seg]
-            cv2.line(img, (int(cx + ax * sx), int(cy + ay * sy)), (int(cx + bx * sx), int(cy + by * sy)),
-                     (35, 35, 35), 2, cv2.LINE_8)
+            cv2.line(
+                img,
+                (int(cx + ax * sx), int(cy + ay * sy)),
+                (int(cx + bx * sx), int(cy + by * sy)),
+                (35, 35, 35),
+                2,
+                cv2.LINE_8,
+            )
 
 
 def _wheel(img: np.ndarray, center: tuple[int, int], axes: tuple[int, int]) -> None:
     cv2.ellipse(img, center, axes, 0, 0, 360, (22, 22, 22), -1, cv2.LINE_AA)
-    cv2.ellipse(img, center, (int(axes[0] * .6), int(axes[1] * .6)), 0, 0, 360, (165, 165, 170), -1, cv2.LINE_AA)
-    cv2.ellipse(img, center, (int(axes[0] * .2), int(axes[1] * .2)), 0, 0, 360, (90, 90, 95), -1, cv2.LINE_AA)
+    cv2.ellipse(
+        img, center, (int(axes[0] * 0.6), int(axes[1] * 0.6)), 0, 0, 360, (165, 165, 170), -1, cv2.LINE_AA
+    )
+    cv2.ellipse(
+        img, center, (int(axes[0] * 0.2), int(axes[1] * 0.2)), 0, 0, 360, (90, 90, 95), -1, cv2.LINE_AA
+    )
 
 
 def _car(img: np.ndarray) -> None:

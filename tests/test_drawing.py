@@ -67,7 +67,9 @@ def _band(size: tuple[int, int], labels: list[dict], min_confidence: float, thic
             continue
         x0, y0, x1, y1 = pb.x_min, pb.y_min, pb.x_max - 1, pb.y_max - 1
         outer = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
-        inner = (xs >= x0 + thickness) & (xs <= x1 - thickness) & (ys >= y0 + thickness) & (ys <= y1 - thickness)
+        inner = (
+            (xs >= x0 + thickness) & (xs <= x1 - thickness) & (ys >= y0 + thickness) & (ys <= y1 - thickness)
+        )
         allowed |= outer & ~inner
     return allowed
 
@@ -89,7 +91,9 @@ def _image(width: int, height: int, channels: int = 3, seed: int = 0) -> np.ndar
     min_confidence=st.floats(0, 100),
     thickness=st.none() | st.integers(1, 6),
 )
-def test_borders_only_change_pixels_near_box_edges(width, height, channels, labels, min_confidence, thickness):
+def test_borders_only_change_pixels_near_box_edges(
+    width, height, channels, labels, min_confidence, thickness
+):
     image = _image(width, height, channels)
     before = image.copy()
     out = annotate(image, labels, min_confidence=min_confidence, show_labels=False, thickness=thickness)
@@ -129,7 +133,9 @@ def test_a_single_border_is_exactly_its_band_in_the_label_colour(width, height, 
 )
 def test_degenerate_boxes_never_raise_and_input_is_not_mutated(width, height, labels, show_labels, nan_box):
     if nan_box:
-        labels = labels + [_label("car", 99.0, {"Left": float("nan"), "Top": 0.1, "Width": 0.5, "Height": float("inf")})]
+        labels = labels + [
+            _label("car", 99.0, {"Left": float("nan"), "Top": 0.1, "Width": 0.5, "Height": float("inf")})
+        ]
     image = _image(width, height)
     before = image.copy()
     out = annotate(image, labels, min_confidence=0, show_labels=show_labels)
@@ -146,7 +152,10 @@ def test_empty_response_gives_an_identical_copy(channels):
 
 def test_labels_below_threshold_change_nothing():
     image = _image(200, 100)
-    labels = [_label("vehicle", 74.99, {"Left": 0.1, "Top": 0.1, "Width": 0.5, "Height": 0.5}), _label("cat", 10.0)]
+    labels = [
+        _label("vehicle", 74.99, {"Left": 0.1, "Top": 0.1, "Width": 0.5, "Height": 0.5}),
+        _label("cat", 10.0),
+    ]
     assert DEFAULT_MIN_CONFIDENCE == 75.0
     assert np.array_equal(annotate(image, labels), image)
     assert not np.array_equal(annotate(image, labels, min_confidence=74.99), image)
@@ -228,7 +237,9 @@ def test_label_color_is_fixed_across_processes():
 def test_side_by_side_places_both_images_and_pads(channels, gap):
     left, right = _image(30, 20, channels, seed=1), _image(25, 33, channels, seed=2)
     out = side_by_side(left, right, gap=gap)
-    assert out.shape[:2] == (33, 30 + gap + 25) and out.dtype == left.dtype and out.shape[2:] == left.shape[2:]
+    assert (
+        out.shape[:2] == (33, 30 + gap + 25) and out.dtype == left.dtype and out.shape[2:] == left.shape[2:]
+    )
     assert np.array_equal(out[:20, :30], left) and np.array_equal(out[:, 30 + gap :], right)
     assert not out[20:, :30].any() and not out[:, 30 : 30 + gap].any()
 
@@ -258,7 +269,9 @@ def test_read_image_round_trips_and_handles_non_ascii_paths(tmp_path):
 def test_read_image_ignores_exif_orientation(tmp_path):
     """Rekognition's boxes refer to the stored pixels, so a rotate-90 EXIF tag must not rotate."""
     jpeg = _jpeg(40, 20)
-    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x0112, 3, 1, 6) + struct.pack("<I", 0)
+    tiff = (
+        b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x0112, 3, 1, 6) + struct.pack("<I", 0)
+    )
     app1 = b"Exif\x00\x00" + tiff
     path = tmp_path / "rotated.jpg"
     path.write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:])
@@ -375,6 +388,16 @@ def test_draw_files_side_by_side_output(tmp_path):
     assert read_image(sbs).shape[0] == 80 and read_image(sbs).shape[1] > 240
     assert np.array_equal(read_image(sbs)[:, :120], read_image(source))
     assert np.array_equal(read_image(sbs)[:, -120:], read_image(out))
+
+
+def test_draw_files_empty_side_by_side_path_means_default_name_and_show_labels_is_passed(tmp_path):
+    source = tmp_path / "9c5f2a31335627a0.jpg"
+    write_image(source, np.zeros((80, 120, 3), np.uint8))
+    written = draw_files(
+        [PLATE], source, output=tmp_path / "o.png", side_by_side_output="", show_labels=False
+    )
+    assert [p.name for p in written] == ["o.png", "9c5f2a31335627a0-side-by-side.jpg"]
+    assert np.array_equal(read_image(written[0]), annotate(read_image(source), [PLATE], show_labels=False))
 
 
 def test_draw_files_writes_nothing_when_the_side_by_side_target_exists(tmp_path):

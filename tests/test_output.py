@@ -55,7 +55,10 @@ def test_matches_awscli_golden(name: str, fmt: str) -> None:
 def test_goldens_cover_every_case_and_format() -> None:
     for name in CASES.cases():
         for fmt in OUTPUT_FORMATS:
-            assert (GOLDEN / f"{name}.{fmt}").exists() or (GOLDEN / f"{name}.{fmt}.error").exists(), (name, fmt)
+            assert (GOLDEN / f"{name}.{fmt}").exists() or (GOLDEN / f"{name}.{fmt}.error").exists(), (
+                name,
+                fmt,
+            )
 
 
 def test_output_formats() -> None:
@@ -122,15 +125,18 @@ def test_table_width_only_changes_layout_of_wide_tables() -> None:
 # --- properties --------------------------------------------------------------------------------------
 
 KEYS = st.sampled_from(["Name", "Confidence", "Geometry", "BoundingBox", "a", "ResponseMetadata", "猫"])
+# No newline inside strings: a newline in a value splits a table row in two, in awscli too.
 SCALARS = (
     st.none()
     | st.booleans()
     | st.integers(-(10**9), 10**9)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(st.characters(exclude_characters="\n"), max_size=10)  # a newline in a value breaks table rows, as in awscli
+    | st.text(st.characters(exclude_characters="\n"), max_size=10)
 )
 JSONISH = st.recursive(
-    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=16
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=16,
 )
 QUERIES = st.sampled_from([None, "@", "CustomLabels", "[*]", "*", "Name", "[0]", "CustomLabels[].Name"])
 

@@ -33,9 +33,24 @@ def cases() -> dict[str, tuple[Any, str | None, str, int]]:
         "article-width200": (_load("article.json"), None, "DetectCustomLabels", 200),
         "article-names75": (_load("article.json"), NAMES_75, "DetectCustomLabels", 80),
         "article-length": (_load("article.json"), "length(CustomLabels)", "DetectCustomLabels", 80),
-        "article-pairs": (_load("article.json"), "CustomLabels[:3].[Name, Confidence]", "DetectCustomLabels", 80),
-        "article-first-geometry": (_load("article.json"), "CustomLabels[0].Geometry", "DetectCustomLabels", 80),
-        "article-boxes": (_load("article.json"), "CustomLabels[:2].Geometry.BoundingBox", "DetectCustomLabels", 80),
+        "article-pairs": (
+            _load("article.json"),
+            "CustomLabels[:3].[Name, Confidence]",
+            "DetectCustomLabels",
+            80,
+        ),
+        "article-first-geometry": (
+            _load("article.json"),
+            "CustomLabels[0].Geometry",
+            "DetectCustomLabels",
+            80,
+        ),
+        "article-boxes": (
+            _load("article.json"),
+            "CustomLabels[:2].Geometry.BoundingBox",
+            "DetectCustomLabels",
+            80,
+        ),
         "article-missing": (_load("article.json"), "NoSuchKey", "DetectCustomLabels", 80),
         "article-first-name": (_load("article.json"), "CustomLabels[0].Name", "DetectCustomLabels", 80),
         "article-metadata-query": (
@@ -56,7 +71,9 @@ def cases() -> dict[str, tuple[Any, str | None, str, int]]:
                     {
                         "Name": "dog",
                         "Confidence": 60.25,
-                        "Geometry": {"BoundingBox": {"Width": 0.5, "Height": 0.25, "Left": 0.125, "Top": 0.0}},
+                        "Geometry": {
+                            "BoundingBox": {"Width": 0.5, "Height": 0.25, "Left": 0.125, "Top": 0.0}
+                        },
                     },
                     {"Name": "bird"},
                 ]
@@ -77,7 +94,12 @@ def cases() -> dict[str, tuple[Any, str | None, str, int]]:
             "DetectCustomLabels",
             80,
         ),
-        "long-name-one": ({"CustomLabels": [{"Name": "z" * 90, "Confidence": 12.5}]}, None, "DetectCustomLabels", 80),
+        "long-name-one": (
+            {"CustomLabels": [{"Name": "z" * 90, "Confidence": 12.5}]},
+            None,
+            "DetectCustomLabels",
+            80,
+        ),
         "describe-projects": (
             {
                 "ProjectDescriptions": [
@@ -93,7 +115,9 @@ def cases() -> dict[str, tuple[Any, str | None, str, int]]:
                                 "DatasetType": "TRAIN",
                                 "Status": "CREATE_COMPLETE",
                                 "StatusMessage": None,
-                                "CreationTimestamp": datetime.datetime(2020, 9, 14, 8, 0, tzinfo=datetime.timezone.utc),
+                                "CreationTimestamp": datetime.datetime(
+                                    2020, 9, 14, 8, 0, tzinfo=datetime.timezone.utc
+                                ),
                             }
                         ],
                     }
@@ -106,7 +130,12 @@ def cases() -> dict[str, tuple[Any, str | None, str, int]]:
             "DescribeProjects",
             80,
         ),
-        "scalar-lists": ({"A": [1, 2, [3, 4], "five"], "B": [[1, 2], [3, 4]], "C": {}, "D": []}, None, "X", 80),
+        "scalar-lists": (
+            {"A": [1, 2, [3, 4], "five"], "B": [[1, 2], [3, 4]], "C": {}, "D": []},
+            None,
+            "X",
+            80,
+        ),
     }
     for path in sorted(INPUTS.glob("wild-*.json")):
         out[path.stem] = (_load(path.name), None, "DetectCustomLabels", 80)

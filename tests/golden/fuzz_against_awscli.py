@@ -36,7 +36,9 @@ SCALARS = (
     | st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 )
 VALUES = st.recursive(
-    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=20
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=20,
 )
 QUERIES = st.sampled_from([None, "@", "*", "[]", "a", "Name", "values(@)", "[*]", "B[0]"])
 
@@ -49,8 +51,11 @@ def awscli_output(data: object, fmt: str, query: str | None, width: int) -> str:
     return stream.getvalue()
 
 
-@settings(max_examples=int(sys.argv[1]) if len(sys.argv) > 1 else 3000, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(sys.argv[1]) if len(sys.argv) > 1 else 3000,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(VALUES, st.sampled_from(OUTPUT_FORMATS), QUERIES, st.integers(10, 200))
 def check(data: object, fmt: str, query: str | None, width: int) -> None:
     try:

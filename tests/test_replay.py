@@ -1,0 +1,370 @@
+"""The replay backend answers like the service: filtering, ordering, errors, check order."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import warnings
+import zlib
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rclsim
+from rclsim.core import RecordingMismatchWarning
+
+from .conftest import ARTICLE_ARN, ARTICLE_S3, DATA
+
+FULL = json.loads((DATA / "article_detect_custom_labels_response.json").read_text())
+FILTERED_75 = json.loads((DATA / "article_filtered_min_confidence_75.json").read_text())
+OTHER_ARN = "arn:aws:rekognition:us-east-1:111122223333:project/other/version/other.1/1700000000000"
+
+
+def code_of(exc_info: pytest.ExceptionInfo[BaseException]) -> str:
+    return exc_info.value.response["Error"]["Code"]  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.fixture
+def backend() -> rclsim.Backend:
+    return rclsim.get_backend("replay")
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A real, minimal PNG of the given size (one grey channel)."""
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# -- the article ---------------------------------------------------------------------------------
+def test_article_min_confidence_75_gives_exactly_the_two_labels(backend: rclsim.Backend) -> None:
+    response = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
+    assert response == FILTERED_75
+
+
+def test_article_without_min_confidence_gives_the_whole_recording(backend: rclsim.Backend) -> None:
+    response = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+    assert response == FULL
+    assert len(response["CustomLabels"]) == 31
+
+
+def test_same_recording_answers_the_stand_in_image_bytes(
+    backend: rclsim.Backend, article_image_bytes: bytes
+) -> None:
+    response = backend.detect_custom_labels(
+        ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": article_image_bytes}, MinConfidence=75
+    )
+    assert response == FILTERED_75
+
+
+def test_mutating_a_response_cannot_change_the_recording(backend: rclsim.Backend) -> None:
+    first = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
+    first["CustomLabels"][0]["Name"] = "mutated"
+    first["CustomLabels"][0]["Geometry"]["BoundingBox"]["Left"] = 9.0
+    first["CustomLabels"].clear()
+    again = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
+    assert again == FILTERED_75
+
+
+# -- MinConfidence and MaxResults ----------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.floats(min_value=FULL["CustomLabels"][-1]["Confidence"], max_value=100),
+    k=st.one_of(st.none(), st.integers(min_value=0, max_value=40)),
+)
+def test_filter_and_cut_match_the_service_rules(m: float, k: int | None) -> None:
+    backend = rclsim.get_backend("replay")
+    params = {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": m}
+    if k is not None:
+        params["MaxResults"] = k
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the recording covers every m >= its lowest confidence exactly
+        labels = backend.detect_custom_labels(**params)["CustomLabels"]
+    expected = sorted(
+        (lab for lab in FULL["CustomLabels"] if lab["Confidence"] >= m), key=lambda lab: -lab["Confidence"]
+    )
+    if k is not None:
+        expected = expected[:k]
+    assert labels == expected
+    confidences = [lab["Confidence"] for lab in labels]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(c >= m for c in confidences)
+
+
+def test_min_confidence_equal_to_a_label_keeps_it(backend: rclsim.Backend) -> None:
+    exact = FULL["CustomLabels"][1]["Confidence"]  # car, 88.64099884033203
+    names = [
+        lab["Name"]
+        for lab in backend.detect_custom_labels(
+            ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=exact
+        )["CustomLabels"]
+    ]
+    assert names == ["vehicle_registration_plate", "car"]
+
+
+def test_max_results_zero_returns_an_empty_list(backend: rclsim.Backend) -> None:
+    response = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MaxResults=0)
+    assert response == {"CustomLabels": []}
+
+
+def test_min_confidence_100_keeps_no_article_label(backend: rclsim.Backend) -> None:
+    assert backend.detect_custom_labels(
+        ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=100
+    ) == {"CustomLabels": []}
+
+
+# -- recordings made at a threshold --------------------------------------------------------------
+def write_recording(folder: Path, *, min_confidence: float | None, max_results: int | None, labels: list) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    recording = {
+        "format": "rclsim.recording",
+        "format_version": 1,
+        "operation": "DetectCustomLabels",
+        "recorded_at": "2024-05-01T12:00:00Z",
+        "region": "us-east-1",
+        "request": {"ProjectVersionArn": OTHER_ARN, "MinConfidence": min_confidence, "MaxResults": max_results},
+        "image": {"S3Object": {"Bucket": "bucket-a", "Name": "img/one.png"}, "Width": 640, "Height": 480},
+        "response": {"CustomLabels": labels},
+    }
+    path = folder / "one.json"
+    path.write_text(json.dumps(recording))
+    return path
+
+
+def lab(name: str, conf: float) -> dict:
+    return {"Name": name, "Confidence": conf}
+
+
+IMG = {"S3Object": {"Bucket": "bucket-a", "Name": "img/one.png"}}
+
+
+def test_below_the_recorded_threshold_warns_and_answers_what_it_holds(tmp_path: Path) -> None:
+    write_recording(tmp_path, min_confidence=50, max_results=None, labels=[lab("a", 90), lab("b", 60)])
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    with pytest.warns(RecordingMismatchWarning, match="MinConfidence 50"):
+        response = backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=30)
+    assert [x["Name"] for x in response["CustomLabels"]] == ["a", "b"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        at_or_above = backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=55)
+    assert [x["Name"] for x in at_or_above["CustomLabels"]] == ["a", "b"]
+
+
+def test_strict_turns_the_inexact_answer_into_an_error(tmp_path: Path) -> None:
+    write_recording(tmp_path, min_confidence=50, max_results=None, labels=[lab("a", 90)])
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False, strict=True)
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=10)
+    assert code_of(info) == "RecordingMismatchException"
+
+
+def test_a_recording_cut_at_max_results_is_exact_only_inside_the_cut(tmp_path: Path) -> None:
+    write_recording(tmp_path, min_confidence=0, max_results=2, labels=[lab("a", 90), lab("b", 60)])
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False, strict=True)
+    # Inside what was recorded: exact.
+    assert len(backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MaxResults=1)["CustomLabels"]) == 1
+    assert [x["Name"] for x in backend.detect_custom_labels(
+        ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=70)["CustomLabels"]] == ["a"]
+    # Past the cut: labels beyond the second are unknown.
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MaxResults=5)
+    assert code_of(info) == "RecordingMismatchException"
+
+
+def test_the_recording_that_answers_exactly_is_preferred(tmp_path: Path) -> None:
+    write_recording(tmp_path / "high", min_confidence=80, max_results=None, labels=[lab("a", 90)])
+    write_recording(tmp_path / "low", min_confidence=0, max_results=None, labels=[lab("a", 90), lab("z", 5)])
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False, strict=True)
+    names = [x["Name"] for x in backend.detect_custom_labels(
+        ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=1)["CustomLabels"]]
+    assert names == ["a", "z"]
+
+
+# -- the article's habit: NAME.json beside NAME.jpg ----------------------------------------------
+def test_plain_response_beside_an_image_answers_for_any_model(tmp_path: Path) -> None:
+    folder = tmp_path / "test-qiita"
+    folder.mkdir()
+    image = png_bytes(100, 80)
+    (folder / "shot.png").write_bytes(image)
+    (folder / "shot.json").write_text(json.dumps({"CustomLabels": [lab("x", 70.5), lab("y", 99.0)]}))
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    by_bytes = backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image={"Bytes": image})
+    assert [x["Name"] for x in by_bytes["CustomLabels"]] == ["y", "x"]
+    by_key = backend.detect_custom_labels(
+        ProjectVersionArn=ARTICLE_ARN.replace("1609459200000", "1"),
+        Image={"S3Object": {"Bucket": "any-bucket", "Name": "photos/test-qiita/shot.png"}},
+        MinConfidence=80,
+    )
+    assert [x["Name"] for x in by_key["CustomLabels"]] == ["y"]
+
+
+def test_wild_response_with_response_metadata_replays_without_it(tmp_path: Path) -> None:
+    shutil.copy(DATA / "wild" / "responses" / "11-jp-yellow-target-two-boxes.json", tmp_path / "t.json")
+    (tmp_path / "t.png").write_bytes(png_bytes(64, 64))
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    out = backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image={"Bytes": png_bytes(64, 64)})
+    assert set(out) == {"CustomLabels"} and len(out["CustomLabels"]) == 2
+
+
+# -- errors, in the service's order --------------------------------------------------------------
+def test_unknown_model_is_resource_not_found(backend: rclsim.Backend) -> None:
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=ARTICLE_S3)
+    assert code_of(info) == "ResourceNotFoundException"
+    assert isinstance(info.value, backend.exceptions.ResourceNotFoundException)
+
+
+def test_unrecorded_image_names_the_key_and_how_to_record(backend: rclsim.Backend) -> None:
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(
+            ProjectVersionArn=ARTICLE_ARN, Image={"S3Object": {"Bucket": "my-bucket", "Name": "nope.jpg"}}
+        )
+    assert code_of(info) == "RecordingNotFoundException"
+    message = info.value.response["Error"]["Message"]  # type: ignore[attr-defined]
+    assert "s3://my-bucket/nope.jpg" in message and ARTICLE_ARN in message and "NAME.json" in message
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "fragment"),
+    [
+        ({"MinConfidence": 101}, "ValidationException",
+         "1 validation error detected: Value '101' at 'minConfidence' failed to satisfy constraint: "
+         "Member must have value less than or equal to 100"),
+        ({"ProjectVersionArn": "arn:aws:rekognition:xx"}, "ValidationException",
+         "at 'projectVersionArn' failed to satisfy constraint: Member must satisfy regular expression pattern"),
+        ({"Image": {"S3Object": {"Bucket": "bad bucket!", "Name": "k"}}}, "ValidationException",
+         "at 'image.s3Object.bucket'"),
+        ({"Image": {}}, "InvalidParameterException", "exactly one of Bytes or S3Object"),
+        ({"Image": {"Bytes": b"\x89PNG", "S3Object": {"Bucket": "abc", "Name": "k"}}},
+         "InvalidParameterException", "exactly one"),
+        ({"Image": {"Bytes": b"GIF89a not an image"}}, "InvalidImageFormatException", "neither PNG nor JPEG"),
+        ({"Image": {"Bytes": b"\x89PNG\r\n\x1a\n-truncated"}}, "InvalidImageFormatException", "truncated"),
+        ({"Image": {"Bytes": png_bytes(32, 100)}}, "InvalidParameterException", "between 64 and 4096"),
+        ({"Image": {"Bytes": png_bytes(64, 2000)}}, "InvalidParameterException", "aspect ratio"),
+        ({"Image": {"Bytes": b"\xff\xd8\xff" + b"\x00" * (4 * 1024 * 1024)}}, "ImageTooLargeException", "4 MiB"),
+    ],
+)
+def test_bad_parameters_get_the_service_codes(
+    backend: rclsim.Backend, params: dict, code: str, fragment: str
+) -> None:
+    call = {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, **params}
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(**call)
+    assert code_of(info) == code
+    assert fragment in info.value.response["Error"]["Message"]  # type: ignore[attr-defined]
+
+
+def test_two_violations_are_counted_in_one_message(backend: rclsim.Backend) -> None:
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn="arn:aws:x" * 300, Image=ARTICLE_S3, MinConfidence=200)
+    message = info.value.response["Error"]["Message"]  # type: ignore[attr-defined]
+    assert message.startswith("3 validation errors detected: ")
+    assert "length less than or equal to 2048" in message and "minConfidence" in message
+
+
+def test_check_order_parameters_then_model_then_image(backend: rclsim.Backend) -> None:
+    # A bad parameter wins over an unknown model and a bad image.
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image={"Bytes": b"junk"}, MinConfidence=150)
+    assert code_of(info) == "ValidationException"
+    # An unknown model wins over a bad image.
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image={"Bytes": b"junk"})
+    assert code_of(info) == "ResourceNotFoundException"
+    # A bad image wins over a missing recording.
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": b"junk"})
+    assert code_of(info) == "InvalidImageFormatException"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"MinConfidence": -1},
+        {"MaxResults": -1},
+        {"MinConfidence": "75"},
+        {"Image": {"S3Object": {"Bucket": "ab", "Name": "k"}}},
+        {"Unknown": 1},
+    ],
+)
+def test_what_botocore_checks_on_the_client_raises_param_validation_error(
+    backend: rclsim.Backend, params: dict
+) -> None:
+    with pytest.raises(ParamValidationError):
+        backend.detect_custom_labels(**{"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, **params})
+
+
+def test_missing_required_parameter_raises_param_validation_error(backend: rclsim.Backend) -> None:
+    with pytest.raises(ParamValidationError, match="ProjectVersionArn"):
+        backend.detect_custom_labels(Image=ARTICLE_S3)
+
+
+def test_core_rejects_wrong_types_without_crashing() -> None:
+    """The core also serves wire front-ends that skip botocore's client-side checks."""
+    from rclsim.core import FakeRekognition, ReplaySource
+    from rclsim.recordings import RecordingStore
+
+    core = FakeRekognition(ReplaySource(RecordingStore()))
+    for bad in ({"ProjectVersionArn": 5, "Image": ARTICLE_S3}, {"ProjectVersionArn": ARTICLE_ARN, "Image": "x"},
+                {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": float("nan")},
+                {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MaxResults": True}):
+        with pytest.raises(ClientError) as info:
+            core.detect_custom_labels(bad)
+        assert code_of(info) == "SerializationException"
+    with pytest.raises(ClientError) as info:
+        core.detect_custom_labels({"Image": ARTICLE_S3})
+    assert "Value null at 'projectVersionArn'" in info.value.response["Error"]["Message"]  # type: ignore[attr-defined]
+
+
+def test_lifecycle_operations_say_they_are_not_faked_yet(backend: rclsim.Backend) -> None:
+    with pytest.raises(ClientError) as info:
+        backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+    assert code_of(info) == "UnsupportedOperationException"
+
+
+# -- broken recordings ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ('{"format": "rclsim.recording", ', "malformed JSON"),
+        ('{"CustomLabels": [{"Name": "a", "Confidence": NaN}]}', "malformed JSON"),
+        ('{"CustomLabels": [{"Name": "a", "Confidence": 150}]}', "$.CustomLabels[0].Confidence"),
+    ],
+)
+def test_broken_recordings_are_reported_with_their_path(tmp_path: Path, content: str, fragment: str) -> None:
+    (tmp_path / "bad.json").write_text(content)
+    (tmp_path / "bad.png").write_bytes(png_bytes(64, 64))
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    with pytest.raises(rclsim.RecordingError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+    assert str(tmp_path / "bad.json") in str(info.value) and fragment in str(info.value)
+    assert (tmp_path / "bad.json").read_text() == content  # nothing changed
+
+
+def test_missing_recordings_folder_is_an_error(tmp_path: Path) -> None:
+    backend = rclsim.get_backend("replay", recordings=[tmp_path / "nope"])
+    with pytest.raises(rclsim.RclsimError, match="does not exist"):
+        backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+
+
+def test_validation_verdict_is_cached_outside_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
+    rclsim.get_backend("replay").detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+    verdicts = list((tmp_path / "cache" / "validated").iterdir())
+    assert len(verdicts) == 1
+    # A cached verdict is keyed by content: a changed file is validated again and fails.
+    folder = tmp_path / "rec"
+    path = write_recording(folder, min_confidence=None, max_results=None, labels=[lab("a", 50)])
+    rclsim.get_backend("replay", recordings=[folder]).detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)
+    path.write_text(path.read_text().replace('"Confidence": 50', '"Confidence": 500'))
+    with pytest.raises(rclsim.RecordingError, match="maximum"):
+        rclsim.get_backend("replay", recordings=[folder]).detect_custom_labels(
+            ProjectVersionArn=OTHER_ARN, Image=IMG)
