@@ -46,24 +46,52 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     default = argparse.SUPPRESS if suppress else None
     p = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("backend options")
-    g.add_argument("--backend", choices=("replay", "aws"), default=default,
-                   help="replay (default; offline, from recordings) or aws (real Rekognition). Env RCLSIM_BACKEND")
-    g.add_argument("--recordings", metavar="DIR", action="append", default=default,
-                   help="a folder of recordings, searched before the built-in ones; repeatable. "
-                        "Env RCLSIM_RECORDINGS (separated by '%s')" % os.pathsep)
-    g.add_argument("--strict", action="store_const", const=True, default=default,
-                   help="replay: fail instead of warning when a recording cannot answer the parameters "
-                        "exactly; aws: fail when a live response breaks the schema. Env RCLSIM_STRICT")
+    g.add_argument(
+        "--backend",
+        choices=("replay", "aws"),
+        default=default,
+        help="replay (default; offline, from recordings) or aws (real Rekognition). Env RCLSIM_BACKEND",
+    )
+    g.add_argument(
+        "--recordings",
+        metavar="DIR",
+        action="append",
+        default=default,
+        help="a folder of recordings, searched before the built-in ones; repeatable. "
+        f"Env RCLSIM_RECORDINGS (separated by '{os.pathsep}')",
+    )
+    g.add_argument(
+        "--strict",
+        action="store_const",
+        const=True,
+        default=default,
+        help="replay: fail instead of warning when a recording cannot answer the parameters "
+        "exactly; aws: fail when a live response breaks the schema. Env RCLSIM_STRICT",
+    )
     g.add_argument("--region", default=default, help="aws: AWS region. Env RCLSIM_REGION, then boto3's")
     g.add_argument("--profile", default=default, help="aws: AWS profile. Env RCLSIM_PROFILE, then boto3's")
-    g.add_argument("--endpoint-url", default=default,
-                   help="aws: endpoint to call instead of AWS's. Env RCLSIM_ENDPOINT_URL or AWS_ENDPOINT_URL")
+    g.add_argument(
+        "--endpoint-url",
+        default=default,
+        help="aws: endpoint to call instead of AWS's. Env RCLSIM_ENDPOINT_URL or AWS_ENDPOINT_URL",
+    )
     o = p.add_argument_group("output options")
-    o.add_argument("--output", choices=("json", "text", "table"), default=default,
-                   help="how to print responses, as the AWS CLI does (default json). Env RCLSIM_OUTPUT")
-    o.add_argument("--query", default=default, help="JMESPath expression applied to the response (AWS CLI's --query)")
-    o.add_argument("--debug", action="store_const", const=True, default=default,
-                   help="show tracebacks instead of one-line errors. Env RCLSIM_DEBUG")
+    o.add_argument(
+        "--output",
+        choices=("json", "text", "table"),
+        default=default,
+        help="how to print responses, as the AWS CLI does (default json). Env RCLSIM_OUTPUT",
+    )
+    o.add_argument(
+        "--query", default=default, help="JMESPath expression applied to the response (AWS CLI's --query)"
+    )
+    o.add_argument(
+        "--debug",
+        action="store_const",
+        const=True,
+        default=default,
+        help="show tracebacks instead of one-line errors. Env RCLSIM_DEBUG",
+    )
     return p
 
 
@@ -81,51 +109,78 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options(suppress=True)
 
     d = sub.add_parser(
-        "detect", parents=[common], allow_abbrev=False,
+        "detect",
+        parents=[common],
+        allow_abbrev=False,
         help="DetectCustomLabels, with the AWS CLI's arguments",
         description="Call DetectCustomLabels and print the response as the AWS CLI would. "
-                    "Give the image with --image (JSON, as the AWS CLI; rclsim also takes s3://BUCKET/KEY "
-                    "or a local path) or --image-bytes fileb://PATH.",
+        "Give the image with --image (JSON, as the AWS CLI; rclsim also takes s3://BUCKET/KEY "
+        "or a local path) or --image-bytes fileb://PATH.",
     )
     d.add_argument("--project-version-arn", required=True, metavar="ARN", help="the model version's ARN")
     img = d.add_mutually_exclusive_group(required=True)
-    img.add_argument("--image", metavar="IMAGE",
-                     help='\'{"S3Object":{"Bucket":"B","Name":"K"}}\', file://image.json, s3://B/K or a local path')
+    img.add_argument(
+        "--image",
+        metavar="IMAGE",
+        help='\'{"S3Object":{"Bucket":"B","Name":"K"}}\', file://image.json, s3://B/K or a local path',
+    )
     img.add_argument("--image-bytes", metavar="fileb://PATH", help="a local PNG or JPEG sent as Bytes")
-    d.add_argument("--min-confidence", type=float, metavar="N",
-                   help="keep labels with Confidence >= N (0-100); omitted: the model's assumed thresholds")
+    d.add_argument(
+        "--min-confidence",
+        type=float,
+        metavar="N",
+        help="keep labels with Confidence >= N (0-100); omitted: the model's assumed thresholds",
+    )
     d.add_argument("--max-results", type=int, metavar="N", help="keep the N most confident labels")
 
     r = sub.add_parser(
-        "draw", parents=[common], allow_abbrev=False,
+        "draw",
+        parents=[common],
+        allow_abbrev=False,
         help="draw a response's boxes and names on its image",
         description="Draw each label at or above --min-confidence on IMAGE and write a new image "
-                    "(default: <stem>-detect.jpg beside IMAGE). Never overwrites IMAGE; refuses an existing "
-                    "output unless --overwrite.",
+        "(default: <stem>-detect.jpg beside IMAGE). Never overwrites IMAGE; refuses an existing "
+        "output unless --overwrite.",
     )
-    r.add_argument("response", metavar="RESPONSE", help="DetectCustomLabels response or recording JSON; - for stdin")
+    r.add_argument(
+        "response", metavar="RESPONSE", help="DetectCustomLabels response or recording JSON; - for stdin"
+    )
     r.add_argument("image", metavar="IMAGE", help="the image the response is about")
-    r.add_argument("--min-confidence", type=float, default=75.0, metavar="N",
-                   help="draw labels with Confidence >= N (default 75, the article's)")
+    r.add_argument(
+        "--min-confidence",
+        type=float,
+        default=75.0,
+        metavar="N",
+        help="draw labels with Confidence >= N (default 75, the article's)",
+    )
     r.add_argument("-o", "--out", metavar="PATH", help="where to write the annotated image (.jpg or .png)")
-    r.add_argument("--side-by-side", nargs="?", const="", metavar="PATH",
-                   help="also write original|annotated side by side (default <stem>-side-by-side.jpg)")
+    r.add_argument(
+        "--side-by-side",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="also write original|annotated side by side (default <stem>-side-by-side.jpg)",
+    )
     r.add_argument("--no-labels", action="store_true", help="boxes only, no name tags")
     r.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
     v = sub.add_parser(
-        "validate", parents=[common], allow_abbrev=False,
+        "validate",
+        parents=[common],
+        allow_abbrev=False,
         help="check responses and recordings against the schemas",
         description="Check each FILE (a DetectCustomLabels response or an rclsim recording) against its "
-                    "JSON Schema and print every failure with the file and JSON path. Exit 1 if any fails.",
+        "JSON Schema and print every failure with the file and JSON path. Exit 1 if any fails.",
     )
     v.add_argument("files", nargs="+", metavar="FILE")
 
     rec = sub.add_parser(
-        "recordings", parents=[common], allow_abbrev=False,
+        "recordings",
+        parents=[common],
+        allow_abbrev=False,
         help="list the recordings the replay backend sees",
         description="List every recording the replay backend would search (--recordings folders first, "
-                    "then the built-in ones): model, image, MinConfidence, labels.",
+        "then the built-in ones): model, image, MinConfidence, labels.",
     )
     rec.add_argument("--no-builtin", action="store_true", help="leave out the built-in article recordings")
     return parser
@@ -285,14 +340,16 @@ def cmd_recordings(args: argparse.Namespace) -> int:
     store = RecordingStore(args.recordings, include_builtin=not args.no_builtin)
     rows = []
     for rec in store:
-        rows.append({
-            "Path": str(rec.path),
-            "ProjectVersionArn": rec.project_version_arn or "(any model: NAME.json beside NAME.jpg)",
-            "Image": rec.image.describe(),
-            "MinConfidence": rec.min_confidence,
-            "MaxResults": rec.max_results,
-            "Labels": len(rec.labels),
-        })
+        rows.append(
+            {
+                "Path": str(rec.path),
+                "ProjectVersionArn": rec.project_version_arn or "(any model: NAME.json beside NAME.jpg)",
+                "Image": rec.image.describe(),
+                "MinConfidence": rec.min_confidence,
+                "MaxResults": rec.max_results,
+                "Labels": len(rec.labels),
+            }
+        )
     _print({"Recordings": rows}, args, "Recordings")
     return 0
 
@@ -300,7 +357,9 @@ def cmd_recordings(args: argparse.Namespace) -> int:
 _COMMANDS = {"detect": cmd_detect, "draw": cmd_draw, "validate": cmd_validate, "recordings": cmd_recordings}
 
 
-def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, file: Any = None, line: Any = None) -> None:
+def _show_warning(
+    message: Any, category: Any, filename: Any, lineno: Any, file: Any = None, line: Any = None
+) -> None:
     print(f"rclsim: warning: {message}", file=sys.stderr)
 
 
@@ -347,15 +406,19 @@ def _report(exc: Exception) -> int:
         )
         return EXIT_SERVICE_ERROR
     if isinstance(exc, ParamValidationError):
-        print(f"Parameter validation failed: {_one_line(exc.kwargs.get('report', str(exc)))}", file=sys.stderr)
+        print(
+            f"Parameter validation failed: {_one_line(exc.kwargs.get('report', str(exc)))}", file=sys.stderr
+        )
         return EXIT_SERVICE_ERROR
     if isinstance(exc, BotoCoreError):
         print(f"rclsim: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_SERVICE_ERROR
     if isinstance(exc, KeyboardInterrupt):  # pragma: no cover
         return 130
-    print(f"rclsim: internal error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug)",
-          file=sys.stderr)
+    print(
+        f"rclsim: internal error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug)",
+        file=sys.stderr,
+    )
     return EXIT_USER_ERROR
 
 

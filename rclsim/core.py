@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from . import apimodel
 from .constraints import check_parameters
@@ -166,9 +166,7 @@ class FakeRekognition:
         max_results = params.get("MaxResults")
         candidates = self.source.candidates(arn, ref)
         if not candidates:
-            raise service_error(
-                "RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT
-            )
+            raise service_error("RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT)
         chosen, problem = self._choose(candidates, min_confidence, max_results)
         if problem is not None:
             if self.strict:
@@ -255,4 +253,4 @@ class FakeRekognition:
         labels.sort(key=lambda label: -label["Confidence"])  # stable: ties keep recorded order
         if max_results is not None:
             labels = labels[:max_results]
-        return copy.deepcopy(labels)
+        return cast("list[dict[str, Any]]", copy.deepcopy(labels))

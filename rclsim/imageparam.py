@@ -64,7 +64,7 @@ def parse_image_json(text: str, *, option: str = "--image") -> dict[str, Any]:
     except ValueError as exc:
         raise RclsimError(f"{source}: malformed JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise RclsimError(f"{source}: expected a JSON object such as {{\"S3Object\": {{...}}}}")
+        raise RclsimError(f'{source}: expected a JSON object such as {{"S3Object": {{...}}}}')
     return value
 
 

@@ -187,11 +187,13 @@ def _load_sidecar(path: Path, data: Any, digest: str, image_path: Path, root: Pa
         image_bytes = image_path.read_bytes()
     except OSError as exc:
         raise RecordingError(f"{image_path}: cannot read: {exc.strerror or exc}") from None
+    width: int | None = None
+    height: int | None = None
     try:
         info = read_image_info(image_bytes)
         width, height = info.width, info.height
     except NotAnImage:
-        width = height = None  # still matchable by its bytes' hash
+        pass  # still matchable by its bytes' hash
     return Recording(
         path=path,
         project_version_arn=None,
@@ -291,7 +293,8 @@ class RecordingStore:
             found.extend(
                 r
                 for r in self._sidecars
-                if r.sidecar_relpath is not None and _key_ends_with(image.key, r.sidecar_relpath)
+                if r.sidecar_relpath is not None
+                and _key_ends_with(image.key, r.sidecar_relpath)
                 and r not in found
             )
         found.sort(key=lambda r: r.project_version_arn is None)  # stable: model-specific first
@@ -311,4 +314,3 @@ def image_ref_from_param(image: Mapping[str, Any], sha256: str | None = None) ->
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-

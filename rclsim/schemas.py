@@ -138,13 +138,13 @@ def _load(name: str) -> dict[str, Any]:
     return data
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def response_schema() -> dict[str, Any]:
     """The committed DetectCustomLabels response schema."""
     return _load("detect-custom-labels-response.schema.json")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def recording_schema() -> dict[str, Any]:
     """The committed schema of rclsim's recording format."""
     return _load("recording.schema.json")
@@ -157,7 +157,7 @@ def _finite(validator: Any, wanted: Any, instance: Any, schema: Any) -> Any:
         yield ValidationError(f"{instance!r} is not a finite number")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(schema_id: str) -> Any:
     import jsonschema
     from referencing import Registry, Resource

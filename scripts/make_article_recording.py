@@ -29,7 +29,9 @@ TARGET = ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("response", type=Path, help="the article's response JSON")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args()

@@ -17,8 +17,11 @@ from .conftest import ARTICLE_ARN, ARTICLE_S3
 
 LIVE_RESPONSE = {
     "CustomLabels": [
-        {"Name": "car", "Confidence": 88.64099884033203,
-         "Geometry": {"BoundingBox": {"Width": 0.5, "Height": 0.5, "Left": 0.1, "Top": 0.2}}},
+        {
+            "Name": "car",
+            "Confidence": 88.64099884033203,
+            "Geometry": {"BoundingBox": {"Width": 0.5, "Height": 0.5, "Left": 0.1, "Top": 0.2}},
+        },
     ]
 }
 
@@ -46,8 +49,12 @@ def test_detect_passes_the_real_parameters_and_drops_response_metadata(stubbed) 
 
 def test_service_errors_pass_through_unchanged(stubbed) -> None:
     backend, stubber = stubbed
-    stubber.add_client_error("detect_custom_labels", "ResourceNotReadyException", "not running",
-                             expected_params={"ProjectVersionArn": ARTICLE_ARN, "Image": ANY})
+    stubber.add_client_error(
+        "detect_custom_labels",
+        "ResourceNotReadyException",
+        "not running",
+        expected_params={"ProjectVersionArn": ARTICLE_ARN, "Image": ANY},
+    )
     with pytest.raises(ClientError) as info:
         backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
     assert info.value.response["Error"]["Code"] == "ResourceNotReadyException"
@@ -55,10 +62,15 @@ def test_service_errors_pass_through_unchanged(stubbed) -> None:
 
 def test_lifecycle_calls_go_to_the_service(stubbed) -> None:
     backend, stubber = stubbed
-    stubber.add_response("start_project_version", {"Status": "STARTING"},
-                         {"ProjectVersionArn": ARTICLE_ARN, "MinInferenceUnits": 1})
+    stubber.add_response(
+        "start_project_version",
+        {"Status": "STARTING"},
+        {"ProjectVersionArn": ARTICLE_ARN, "MinInferenceUnits": 1},
+    )
     stubber.add_response("stop_project_version", {"Status": "STOPPING"}, {"ProjectVersionArn": ARTICLE_ARN})
-    assert backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1) == {"Status": "STARTING"}
+    assert backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1) == {
+        "Status": "STARTING"
+    }
     assert backend.stop_project_version(ProjectVersionArn=ARTICLE_ARN) == {"Status": "STOPPING"}
 
 
@@ -69,10 +81,13 @@ def test_a_live_response_that_breaks_the_schema_warns_or_fails_under_strict() ->
         stubber.add_response("detect_custom_labels", bad)
         stubber.add_response("detect_custom_labels", bad)
         with pytest.warns(ResponseSchemaWarning, match="Confidence"):
-            rclsim.get_backend("aws", client=client).detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+            rclsim.get_backend("aws", client=client).detect_custom_labels(
+                ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3
+            )
         with pytest.raises(ClientError) as info:
             rclsim.get_backend("aws", client=client, strict=True).detect_custom_labels(
-                ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+                ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3
+            )
     assert info.value.response["Error"]["Code"] == "ResponseSchemaException"
 
 
@@ -82,15 +97,35 @@ def test_local_files_go_as_bytes_and_s3_uris_as_s3_objects(tmp_path, monkeypatch
     image.write_bytes(b"\xff\xd8\xff\xe0 any bytes: the service judges them")
     client = boto3.client("rekognition", region_name="us-east-1")
     stubber = Stubber(client)
-    stubber.add_response("detect_custom_labels", LIVE_RESPONSE,
-                         {"ProjectVersionArn": ARTICLE_ARN, "Image": {"Bytes": image.read_bytes()}})
-    stubber.add_response("detect_custom_labels", LIVE_RESPONSE,
-                         {"ProjectVersionArn": ARTICLE_ARN,
-                          "Image": {"S3Object": {"Bucket": "b-1", "Name": "dir/photo.jpg"}}})
+    stubber.add_response(
+        "detect_custom_labels",
+        LIVE_RESPONSE,
+        {"ProjectVersionArn": ARTICLE_ARN, "Image": {"Bytes": image.read_bytes()}},
+    )
+    stubber.add_response(
+        "detect_custom_labels",
+        LIVE_RESPONSE,
+        {"ProjectVersionArn": ARTICLE_ARN, "Image": {"S3Object": {"Bucket": "b-1", "Name": "dir/photo.jpg"}}},
+    )
     stubber.activate()
     monkeypatch.setattr(boto3.Session, "client", lambda self, *args, **kwargs: client)
-    assert main(["--backend", "aws", "detect", "--project-version-arn", ARTICLE_ARN, "--image", str(image)]) == 0
-    assert main(["detect", "--backend", "aws", "--project-version-arn", ARTICLE_ARN, "--image", "s3://b-1/dir/photo.jpg"]) == 0
+    assert (
+        main(["--backend", "aws", "detect", "--project-version-arn", ARTICLE_ARN, "--image", str(image)]) == 0
+    )
+    assert (
+        main(
+            [
+                "detect",
+                "--backend",
+                "aws",
+                "--project-version-arn",
+                ARTICLE_ARN,
+                "--image",
+                "s3://b-1/dir/photo.jpg",
+            ]
+        )
+        == 0
+    )
     stubber.assert_no_pending_responses()
     assert capsys.readouterr().out.count('"car"') == 2
 

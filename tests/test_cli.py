@@ -33,12 +33,22 @@ def test_articles_detect_step_prints_the_two_labels(capsys: pytest.CaptureFixtur
     code, out, err = run(capsys, *detect("--min-confidence", "75"))
     assert code == 0, err
     assert json.loads(out) == FILTERED_75
-    assert out.startswith('{\n    "CustomLabels": [\n        {\n            "Name": "vehicle_registration_plate"')
+    assert out.startswith(
+        '{\n    "CustomLabels": [\n        {\n            "Name": "vehicle_registration_plate"'
+    )
 
 
 def test_image_bytes_from_fileb(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "detect", "--project-version-arn", ARTICLE_ARN,
-                       "--image-bytes", f"fileb://{STAND_IN}", "--min-confidence", "75")
+    code, out, _ = run(
+        capsys,
+        "detect",
+        "--project-version-arn",
+        ARTICLE_ARN,
+        "--image-bytes",
+        f"fileb://{STAND_IN}",
+        "--min-confidence",
+        "75",
+    )
     assert code == 0 and json.loads(out) == FILTERED_75
 
 
@@ -62,8 +72,9 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert "DetectCustomLabels" in out.splitlines()[1] and "vehicle_registration_plate" in out
 
 
-def test_environment_variables_set_options(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
+def test_environment_variables_set_options(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("RCLSIM_OUTPUT", "text")
     monkeypatch.setenv("RCLSIM_RECORDINGS", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
     (tmp_path / "a").mkdir()
@@ -79,25 +90,54 @@ def test_environment_variables_set_options(capsys: pytest.CaptureFixture[str], m
 @pytest.mark.parametrize(
     ("argv", "exit_code", "fragment"),
     [
-        (detect("--min-confidence", "101"), 255,
-         "An error occurred (ValidationException) when calling the DetectCustomLabels operation: "
-         "1 validation error detected: Value '101.0' at 'minConfidence'"),
-        (detect("--min-confidence", "-1"), 255, "Parameter validation failed: Invalid value for parameter MinConfidence"),
-        (["detect", "--project-version-arn", "arn:aws:rekognition:bad", "--image", ARTICLE_IMAGE_JSON], 255,
-         "(ValidationException)"),
-        (["detect", "--project-version-arn", ARTICLE_ARN, "--image", '{"S3Object": {'], 1,
-         "--image: malformed JSON"),
-        (["detect", "--project-version-arn", ARTICLE_ARN, "--image-bytes", "fileb:///nonexistent/x.jpg"], 1,
-         "no such image file"),
-        (["detect", "--project-version-arn", ARTICLE_ARN.replace("1609459200000", "5"), "--image",
-          ARTICLE_IMAGE_JSON], 255, "(ResourceNotFoundException)"),
-        (["detect", "--project-version-arn", ARTICLE_ARN, "--image", "s3://my-bucket/other.jpg"], 255,
-         "(RecordingNotFoundException)"),
+        (
+            detect("--min-confidence", "101"),
+            255,
+            "An error occurred (ValidationException) when calling the DetectCustomLabels operation: "
+            "1 validation error detected: Value '101.0' at 'minConfidence'",
+        ),
+        (
+            detect("--min-confidence", "-1"),
+            255,
+            "Parameter validation failed: Invalid value for parameter MinConfidence",
+        ),
+        (
+            ["detect", "--project-version-arn", "arn:aws:rekognition:bad", "--image", ARTICLE_IMAGE_JSON],
+            255,
+            "(ValidationException)",
+        ),
+        (
+            ["detect", "--project-version-arn", ARTICLE_ARN, "--image", '{"S3Object": {'],
+            1,
+            "--image: malformed JSON",
+        ),
+        (
+            ["detect", "--project-version-arn", ARTICLE_ARN, "--image-bytes", "fileb:///nonexistent/x.jpg"],
+            1,
+            "no such image file",
+        ),
+        (
+            [
+                "detect",
+                "--project-version-arn",
+                ARTICLE_ARN.replace("1609459200000", "5"),
+                "--image",
+                ARTICLE_IMAGE_JSON,
+            ],
+            255,
+            "(ResourceNotFoundException)",
+        ),
+        (
+            ["detect", "--project-version-arn", ARTICLE_ARN, "--image", "s3://my-bucket/other.jpg"],
+            255,
+            "(RecordingNotFoundException)",
+        ),
         (detect("--query", "CustomLabels[?"), 1, "Bad value for --query"),
     ],
 )
-def test_bad_input_gets_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], exit_code: int,
-                                 fragment: str) -> None:
+def test_bad_input_gets_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], exit_code: int, fragment: str
+) -> None:
     code, out, err = run(capsys, *argv)
     assert code == exit_code
     assert out == ""
@@ -109,15 +149,21 @@ def test_bad_input_gets_one_line(capsys: pytest.CaptureFixture[str], argv: list[
 def test_non_image_and_oversized_bytes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     text = tmp_path / "notes.jpg"
     text.write_text("not an image")
-    code, _, err = run(capsys, "detect", "--project-version-arn", ARTICLE_ARN, "--image-bytes", f"fileb://{text}")
+    code, _, err = run(
+        capsys, "detect", "--project-version-arn", ARTICLE_ARN, "--image-bytes", f"fileb://{text}"
+    )
     assert code == 255 and "(InvalidImageFormatException)" in err
     big = tmp_path / "big.jpg"
     big.write_bytes(STAND_IN.read_bytes() + b"\0" * (4 * 1024 * 1024))
-    code, _, err = run(capsys, "detect", "--project-version-arn", ARTICLE_ARN, "--image-bytes", f"fileb://{big}")
+    code, _, err = run(
+        capsys, "detect", "--project-version-arn", ARTICLE_ARN, "--image-bytes", f"fileb://{big}"
+    )
     assert code == 255 and "(ImageTooLargeException)" in err
 
 
-def test_broken_recording_is_one_line_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_broken_recording_is_one_line_naming_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     (tmp_path / "r.json").write_text('{"format": "rclsim.recording", "response": {}}')
     code, _, err = run(capsys, "--recordings", str(tmp_path), *detect())
     assert code == 1 and str(tmp_path / "r.json") in err and len(err.strip().splitlines()) == 1
@@ -129,8 +175,17 @@ def test_strict_from_the_command_line(capsys: pytest.CaptureFixture[str], tmp_pa
     recording["response"]["CustomLabels"] = recording["response"]["CustomLabels"][:2]
     recording["request"]["ProjectVersionArn"] = ARTICLE_ARN.replace("1609459200000", "42")
     (tmp_path / "r.json").write_text(json.dumps(recording))
-    argv = ["detect", "--project-version-arn", ARTICLE_ARN.replace("1609459200000", "42"), "--image",
-            ARTICLE_IMAGE_JSON, "--min-confidence", "10", "--recordings", str(tmp_path)]
+    argv = [
+        "detect",
+        "--project-version-arn",
+        ARTICLE_ARN.replace("1609459200000", "42"),
+        "--image",
+        ARTICLE_IMAGE_JSON,
+        "--min-confidence",
+        "10",
+        "--recordings",
+        str(tmp_path),
+    ]
     code, out, err = run(capsys, *argv)
     assert code == 0 and "rclsim: warning:" in err and len(json.loads(out)["CustomLabels"]) == 2
     code, out, err = run(capsys, *argv, "--strict")
@@ -139,13 +194,22 @@ def test_strict_from_the_command_line(capsys: pytest.CaptureFixture[str], tmp_pa
 
 def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(Exception, match="ResourceNotFoundException"):
-        main(["--debug", "detect", "--project-version-arn", ARTICLE_ARN.replace("1609459200000", "5"),
-              "--image", ARTICLE_IMAGE_JSON])
+        main(
+            [
+                "--debug",
+                "detect",
+                "--project-version-arn",
+                ARTICLE_ARN.replace("1609459200000", "5"),
+                "--image",
+                ARTICLE_IMAGE_JSON,
+            ]
+        )
 
 
 # -- draw ----------------------------------------------------------------------------------------
-def test_draw_writes_beside_the_image_and_refuses_to_overwrite(capsys: pytest.CaptureFixture[str],
-                                                                tmp_path: Path) -> None:
+def test_draw_writes_beside_the_image_and_refuses_to_overwrite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     image = tmp_path / "9c5f2a31335627a0.jpg"
     image.write_bytes(STAND_IN.read_bytes())
     response = tmp_path / "9c5f2a31335627a0.json"
@@ -153,7 +217,10 @@ def test_draw_writes_beside_the_image_and_refuses_to_overwrite(capsys: pytest.Ca
     code, out, err = run(capsys, "draw", str(response), str(image), "--side-by-side")
     assert code == 0, err
     written = [Path(p) for p in out.split()]
-    assert written == [tmp_path / "9c5f2a31335627a0-detect.jpg", tmp_path / "9c5f2a31335627a0-side-by-side.jpg"]
+    assert written == [
+        tmp_path / "9c5f2a31335627a0-detect.jpg",
+        tmp_path / "9c5f2a31335627a0-side-by-side.jpg",
+    ]
     before = written[0].read_bytes()
     code, out, err = run(capsys, "draw", str(response), str(image), "--min-confidence", "10")
     assert code == 1 and "--overwrite" in err and out == ""
@@ -164,8 +231,9 @@ def test_draw_writes_beside_the_image_and_refuses_to_overwrite(capsys: pytest.Ca
     assert code == 1 and image.read_bytes() == STAND_IN.read_bytes()
 
 
-def test_draw_accepts_a_recording_and_stdin(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_draw_accepts_a_recording_and_stdin(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recording = ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json"
     code, out, err = run(capsys, "draw", str(recording), str(STAND_IN), "-o", str(tmp_path / "a.png"))
     assert code == 0, err
@@ -179,10 +247,14 @@ def test_draw_accepts_a_recording_and_stdin(capsys: pytest.CaptureFixture[str], 
 
 @pytest.mark.parametrize(
     ("response_text", "fragment"),
-    [("{not json", "malformed JSON"), ('{"CustomLabels": [{"Name": "a", "Confidence": 150}]}', "not a valid response")],
+    [
+        ("{not json", "malformed JSON"),
+        ('{"CustomLabels": [{"Name": "a", "Confidence": 150}]}', "not a valid response"),
+    ],
 )
-def test_draw_refuses_bad_responses(capsys: pytest.CaptureFixture[str], tmp_path: Path, response_text: str,
-                                    fragment: str) -> None:
+def test_draw_refuses_bad_responses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, response_text: str, fragment: str
+) -> None:
     response = tmp_path / "r.json"
     response.write_text(response_text)
     code, out, err = run(capsys, "draw", str(response), str(STAND_IN), "-o", str(tmp_path / "o.jpg"))
@@ -200,7 +272,9 @@ def test_draw_refuses_a_corrupt_image(capsys: pytest.CaptureFixture[str], tmp_pa
 
 
 # -- validate ------------------------------------------------------------------------------------
-def test_validate_reports_each_failure_with_file_and_path(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_validate_reports_each_failure_with_file_and_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     good = DATA / "wild" / "responses" / "03-calpoly-fight-classification.json"
     bad = tmp_path / "bad.json"
     bad.write_text('{"CustomLabels": [{"Name": "a", "Confidence": 150}, {"Name": "b"}]}')
@@ -214,7 +288,9 @@ def test_validate_reports_each_failure_with_file_and_path(capsys: pytest.Capture
     assert f"{broken}: malformed JSON" in out
 
 
-def test_validate_accepts_every_wild_response_and_the_builtin_recording(capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_accepts_every_wild_response_and_the_builtin_recording(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     files = sorted(str(p) for p in (DATA / "wild" / "responses").glob("*.json"))
     files.append(str(ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json"))
     code, out, _ = run(capsys, "validate", *files)
@@ -222,7 +298,9 @@ def test_validate_accepts_every_wild_response_and_the_builtin_recording(capsys: 
 
 
 def test_recordings_lists_the_builtin_one(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "recordings", "--query", "Recordings[].[ProjectVersionArn, Labels]", "--output", "text")
+    code, out, _ = run(
+        capsys, "recordings", "--query", "Recordings[].[ProjectVersionArn, Labels]", "--output", "text"
+    )
     assert (code, out) == (0, f"{ARTICLE_ARN}\t31\n")
 
 
@@ -230,7 +308,8 @@ def test_recordings_lists_the_builtin_one(capsys: pytest.CaptureFixture[str]) ->
 def test_detect_never_imports_opencv() -> None:
     code = (
         "import sys; from rclsim.cli import main; "
-        f"rc = main(['detect', '--project-version-arn', {ARTICLE_ARN!r}, '--image', {ARTICLE_IMAGE_JSON!r}]); "
+        f"rc = main(['detect', '--project-version-arn', {ARTICLE_ARN!r}, "
+        f"'--image', {ARTICLE_IMAGE_JSON!r}]); "
         "assert rc == 0; assert 'cv2' not in sys.modules, 'cv2 imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -14,12 +14,19 @@ boxes = st.fixed_dictionaries({"Width": ratios, "Height": ratios, "Left": ratios
 
 def test_reproduces_the_articles_pixels() -> None:
     # The article's car box on a 1024x683 image: int(W*Left), x_min + int(W*Width), same for y.
-    car = {"Width": 0.5945600271224976, "Height": 0.5289499759674072, "Left": 0.37042999267578125,
-           "Top": 0.29366999864578247}
+    car = {
+        "Width": 0.5945600271224976,
+        "Height": 0.5289499759674072,
+        "Left": 0.37042999267578125,
+        "Top": 0.29366999864578247,
+    }
     box = to_pixels(car, (1024, 683))
-    assert box == PixelBox(int(1024 * car["Left"]), int(683 * car["Top"]),
-                           int(1024 * car["Left"]) + int(1024 * car["Width"]),
-                           int(683 * car["Top"]) + int(683 * car["Height"]))
+    assert box == PixelBox(
+        int(1024 * car["Left"]),
+        int(683 * car["Top"]),
+        int(1024 * car["Left"]) + int(1024 * car["Width"]),
+        int(683 * car["Top"]) + int(683 * car["Height"]),
+    )
     assert box.as_tuple() == (379, 200, 987, 561)
 
 
@@ -45,12 +52,14 @@ def test_round_trip_within_a_pixel(data: st.DataObject, size: tuple[int, int]) -
     y0 = data.draw(st.integers(0, h))
     y1 = data.draw(st.integers(y0, h))
     back = to_pixels(to_ratio(PixelBox(x0, y0, x1, y1), size), size)
-    for a, b in zip(back.as_tuple(), (x0, y0, x1, y1)):
+    for a, b in zip(back.as_tuple(), (x0, y0, x1, y1), strict=True):
         assert abs(a - b) <= 1
 
 
 @given(boxes, sizes, st.floats(0, 1, allow_nan=False))
-def test_moving_the_left_edge_right_never_moves_the_box_left(box: dict, size: tuple[int, int], shift: float) -> None:
+def test_moving_the_left_edge_right_never_moves_the_box_left(
+    box: dict, size: tuple[int, int], shift: float
+) -> None:
     moved = dict(box, Left=box["Left"] + shift)
     assert to_pixels(moved, size).x_min >= to_pixels(box, size).x_min
 
@@ -67,9 +76,16 @@ def test_degenerate_and_out_of_range_boxes_become_empty_not_errors() -> None:
     assert to_pixels({"Left": -1, "Top": 0, "Width": 0.5, "Height": 0.5}, size).is_empty
     assert to_pixels({"Left": 0.2, "Top": 0.2, "Width": -0.1, "Height": 0.3}, size).is_empty
     assert to_pixels({"Left": 0.2, "Top": 0.2, "Width": 0, "Height": 0}, size).is_empty
-    assert to_pixels({"Left": -0.1, "Top": -0.1, "Width": 1.5, "Height": 1.5}, size).as_tuple() == (0, 0, 640, 480)
+    assert to_pixels({"Left": -0.1, "Top": -0.1, "Width": 1.5, "Height": 1.5}, size).as_tuple() == (
+        0,
+        0,
+        640,
+        480,
+    )
 
 
-@given(st.builds(PixelBox, st.integers(0, 50), st.integers(0, 50), st.integers(50, 100), st.integers(50, 100)))
+@given(
+    st.builds(PixelBox, st.integers(0, 50), st.integers(0, 50), st.integers(50, 100), st.integers(50, 100))
+)
 def test_iou_with_itself_is_one(box: PixelBox) -> None:
     assert iou(box, box) == (1.0 if not box.is_empty else 0.0)

@@ -29,8 +29,15 @@ def test_progressive_jpeg_is_read() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"GIF89a....", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
-     b"\xff\xd8\xff\xe0\x00\x01", b"BM" + b"\x00" * 60],
+    [
+        b"",
+        b"GIF89a....",
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff",
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+        b"\xff\xd8\xff\xe0\x00\x01",
+        b"BM" + b"\x00" * 60,
+    ],
 )
 def test_non_images_and_truncated_headers_are_refused(data: bytes) -> None:
     with pytest.raises(NotAnImage):

@@ -41,7 +41,9 @@ def png_bytes(width: int, height: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
 
 
 # -- the article ---------------------------------------------------------------------------------
@@ -122,7 +124,9 @@ def test_min_confidence_100_keeps_no_article_label(backend: rclsim.Backend) -> N
 
 
 # -- recordings made at a threshold --------------------------------------------------------------
-def write_recording(folder: Path, *, min_confidence: float | None, max_results: int | None, labels: list) -> Path:
+def write_recording(
+    folder: Path, *, min_confidence: float | None, max_results: int | None, labels: list
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     recording = {
         "format": "rclsim.recording",
@@ -130,7 +134,11 @@ def write_recording(folder: Path, *, min_confidence: float | None, max_results: 
         "operation": "DetectCustomLabels",
         "recorded_at": "2024-05-01T12:00:00Z",
         "region": "us-east-1",
-        "request": {"ProjectVersionArn": OTHER_ARN, "MinConfidence": min_confidence, "MaxResults": max_results},
+        "request": {
+            "ProjectVersionArn": OTHER_ARN,
+            "MinConfidence": min_confidence,
+            "MaxResults": max_results,
+        },
         "image": {"S3Object": {"Bucket": "bucket-a", "Name": "img/one.png"}, "Width": 640, "Height": 480},
         "response": {"CustomLabels": labels},
     }
@@ -170,9 +178,18 @@ def test_a_recording_cut_at_max_results_is_exact_only_inside_the_cut(tmp_path: P
     write_recording(tmp_path, min_confidence=0, max_results=2, labels=[lab("a", 90), lab("b", 60)])
     backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False, strict=True)
     # Inside what was recorded: exact.
-    assert len(backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MaxResults=1)["CustomLabels"]) == 1
-    assert [x["Name"] for x in backend.detect_custom_labels(
-        ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=70)["CustomLabels"]] == ["a"]
+    assert (
+        len(
+            backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MaxResults=1)["CustomLabels"]
+        )
+        == 1
+    )
+    assert [
+        x["Name"]
+        for x in backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=70)[
+            "CustomLabels"
+        ]
+    ] == ["a"]
     # Past the cut: labels beyond the second are unknown.
     with pytest.raises(ClientError) as info:
         backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MaxResults=5)
@@ -183,8 +200,12 @@ def test_the_recording_that_answers_exactly_is_preferred(tmp_path: Path) -> None
     write_recording(tmp_path / "high", min_confidence=80, max_results=None, labels=[lab("a", 90)])
     write_recording(tmp_path / "low", min_confidence=0, max_results=None, labels=[lab("a", 90), lab("z", 5)])
     backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False, strict=True)
-    names = [x["Name"] for x in backend.detect_custom_labels(
-        ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=1)["CustomLabels"]]
+    names = [
+        x["Name"]
+        for x in backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=1)[
+            "CustomLabels"
+        ]
+    ]
     assert names == ["a", "z"]
 
 
@@ -235,21 +256,38 @@ def test_unrecorded_image_names_the_key_and_how_to_record(backend: rclsim.Backen
 @pytest.mark.parametrize(
     ("params", "code", "fragment"),
     [
-        ({"MinConfidence": 101}, "ValidationException",
-         "1 validation error detected: Value '101' at 'minConfidence' failed to satisfy constraint: "
-         "Member must have value less than or equal to 100"),
-        ({"ProjectVersionArn": "arn:aws:rekognition:xx"}, "ValidationException",
-         "at 'projectVersionArn' failed to satisfy constraint: Member must satisfy regular expression pattern"),
-        ({"Image": {"S3Object": {"Bucket": "bad bucket!", "Name": "k"}}}, "ValidationException",
-         "at 'image.s3Object.bucket'"),
+        (
+            {"MinConfidence": 101},
+            "ValidationException",
+            "1 validation error detected: Value '101' at 'minConfidence' failed to satisfy constraint: "
+            "Member must have value less than or equal to 100",
+        ),
+        (
+            {"ProjectVersionArn": "arn:aws:rekognition:xx"},
+            "ValidationException",
+            "at 'projectVersionArn' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern",
+        ),
+        (
+            {"Image": {"S3Object": {"Bucket": "bad bucket!", "Name": "k"}}},
+            "ValidationException",
+            "at 'image.s3Object.bucket'",
+        ),
         ({"Image": {}}, "InvalidParameterException", "exactly one of Bytes or S3Object"),
-        ({"Image": {"Bytes": b"\x89PNG", "S3Object": {"Bucket": "abc", "Name": "k"}}},
-         "InvalidParameterException", "exactly one"),
+        (
+            {"Image": {"Bytes": b"\x89PNG", "S3Object": {"Bucket": "abc", "Name": "k"}}},
+            "InvalidParameterException",
+            "exactly one",
+        ),
         ({"Image": {"Bytes": b"GIF89a not an image"}}, "InvalidImageFormatException", "neither PNG nor JPEG"),
         ({"Image": {"Bytes": b"\x89PNG\r\n\x1a\n-truncated"}}, "InvalidImageFormatException", "truncated"),
         ({"Image": {"Bytes": png_bytes(32, 100)}}, "InvalidParameterException", "between 64 and 4096"),
         ({"Image": {"Bytes": png_bytes(64, 2000)}}, "InvalidParameterException", "aspect ratio"),
-        ({"Image": {"Bytes": b"\xff\xd8\xff" + b"\x00" * (4 * 1024 * 1024)}}, "ImageTooLargeException", "4 MiB"),
+        (
+            {"Image": {"Bytes": b"\xff\xd8\xff" + b"\x00" * (4 * 1024 * 1024)}},
+            "ImageTooLargeException",
+            "4 MiB",
+        ),
     ],
 )
 def test_bad_parameters_get_the_service_codes(
@@ -313,9 +351,12 @@ def test_core_rejects_wrong_types_without_crashing() -> None:
     from rclsim.recordings import RecordingStore
 
     core = FakeRekognition(ReplaySource(RecordingStore()))
-    for bad in ({"ProjectVersionArn": 5, "Image": ARTICLE_S3}, {"ProjectVersionArn": ARTICLE_ARN, "Image": "x"},
-                {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": float("nan")},
-                {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MaxResults": True}):
+    for bad in (
+        {"ProjectVersionArn": 5, "Image": ARTICLE_S3},
+        {"ProjectVersionArn": ARTICLE_ARN, "Image": "x"},
+        {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": float("nan")},
+        {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MaxResults": True},
+    ):
         with pytest.raises(ClientError) as info:
             core.detect_custom_labels(bad)
         assert code_of(info) == "SerializationException"
@@ -355,7 +396,9 @@ def test_missing_recordings_folder_is_an_error(tmp_path: Path) -> None:
         backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
 
 
-def test_validation_verdict_is_cached_outside_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validation_verdict_is_cached_outside_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
     rclsim.get_backend("replay").detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
     verdicts = list((tmp_path / "cache" / "validated").iterdir())
@@ -363,8 +406,11 @@ def test_validation_verdict_is_cached_outside_the_package(tmp_path: Path, monkey
     # A cached verdict is keyed by content: a changed file is validated again and fails.
     folder = tmp_path / "rec"
     path = write_recording(folder, min_confidence=None, max_results=None, labels=[lab("a", 50)])
-    rclsim.get_backend("replay", recordings=[folder]).detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)
+    rclsim.get_backend("replay", recordings=[folder]).detect_custom_labels(
+        ProjectVersionArn=OTHER_ARN, Image=IMG
+    )
     path.write_text(path.read_text().replace('"Confidence": 50', '"Confidence": 500'))
     with pytest.raises(rclsim.RecordingError, match="maximum"):
         rclsim.get_backend("replay", recordings=[folder]).detect_custom_labels(
-            ProjectVersionArn=OTHER_ARN, Image=IMG)
+            ProjectVersionArn=OTHER_ARN, Image=IMG
+        )

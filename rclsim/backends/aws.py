@@ -65,7 +65,9 @@ class AwsBackend(Backend):
                         f"the live response fails rclsim's schema: {text}",
                         operation,
                     )
-                warnings.warn(f"live response fails rclsim's schema: {text}", ResponseSchemaWarning, stacklevel=3)
+                warnings.warn(
+                    f"live response fails rclsim's schema: {text}", ResponseSchemaWarning, stacklevel=3
+                )
         return response
 
     def close(self) -> None:

@@ -25,7 +25,8 @@ class Backend(abc.ABC):
         """Run one operation by its API name (``"DetectCustomLabels"``) with AWS-shaped params."""
 
     def detect_custom_labels(self, **kwargs: Any) -> dict[str, Any]:
-        """DetectCustomLabels: ``ProjectVersionArn``, ``Image``, optional ``MinConfidence``, ``MaxResults``."""
+        """DetectCustomLabels: ``ProjectVersionArn``, ``Image``; optional ``MinConfidence``,
+        ``MaxResults``."""
         return self.call("DetectCustomLabels", kwargs)
 
     def start_project_version(self, **kwargs: Any) -> dict[str, Any]:
@@ -38,7 +39,8 @@ class Backend(abc.ABC):
         return self.call("StopProjectVersion", kwargs)
 
     def describe_project_versions(self, **kwargs: Any) -> dict[str, Any]:
-        """DescribeProjectVersions: ``ProjectArn``, optional ``VersionNames``, ``NextToken``, ``MaxResults``."""
+        """DescribeProjectVersions: ``ProjectArn``; optional ``VersionNames``, ``NextToken``,
+        ``MaxResults``."""
         return self.call("DescribeProjectVersions", kwargs)
 
     def describe_projects(self, **kwargs: Any) -> dict[str, Any]:
@@ -47,12 +49,13 @@ class Backend(abc.ABC):
 
     @property
     def exceptions(self) -> Any:
-        """The modeled exception classes, as on a boto3 client: ``backend.exceptions.ResourceNotFoundException``."""
+        """The modeled exception classes, as on a boto3 client:
+        ``backend.exceptions.ResourceNotFoundException``."""
         from ..errors import _exception_classes
 
         return _exception_classes()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for backends that hold nothing
         """Release what the backend holds (connections). Safe to call twice."""
 
     def __enter__(self) -> Backend:
