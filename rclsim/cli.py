@@ -75,6 +75,15 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         default=default,
         help="aws: endpoint to call instead of AWS's. Env RCLSIM_ENDPOINT_URL or AWS_ENDPOINT_URL",
     )
+    f = p.add_argument_group("fake options")
+    f.add_argument("--time-scale", type=float, metavar="X", default=default,
+                   help="fake: multiply the service's durations (start ~10 min) by X: 0 instant (default), "
+                        "1 real, 0.01 a hundred times faster. Env RCLSIM_TIME_SCALE")
+    f.add_argument("--state-dir", metavar="DIR", default=default,
+                   help="fake: where model state lives between commands (default .rclsim/ here). "
+                        "Env RCLSIM_STATE_DIR")
+    f.add_argument("--prices", metavar="FILE", default=default,
+                   help="price table to use instead of the built-in one (see rclsim/pricing.json). Env RCLSIM_PRICES")
     o = p.add_argument_group("output options")
     o.add_argument(
         "--output",
@@ -174,6 +183,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("files", nargs="+", metavar="FILE")
 
+    arn_help = "the model version's ARN"
+    s = sub.add_parser(
+        "start", parents=[common], allow_abbrev=False,
+        help="StartProjectVersion and wait until RUNNING (billed hourly on AWS!)",
+        description="Start a model version and wait until it is RUNNING, showing progress. Says what it "
+                    "costs per hour first. With --backend aws it asks for confirmation (or --yes). "
+                    "A model that is already starting or running is reported, not an error.",
+    )
+    s.add_argument("--project-version-arn", required=True, metavar="ARN", help=arn_help)
+    s.add_argument("--min-inference-units", type=int, default=1, metavar="N", help="inference units (default 1)")
+    s.add_argument("--max-inference-units", type=int, metavar="N", help="upper bound for auto-scaling")
+    s.add_argument("--no-wait", action="store_true", help="return after StartProjectVersion, without waiting")
+    s.add_argument("--yes", action="store_true", help="start a billable AWS model without asking")
+    s.add_argument("--dry-run", action="store_true", help="say what would be called, call nothing")
+
+    t = sub.add_parser(
+        "stop", parents=[common], allow_abbrev=False,
+        help="StopProjectVersion (one version, or --all of a project)",
+        description="Stop a model version (waiting first if it is still STARTING). A model that is not "
+                    "running is reported, not an error. --all --project-arn P stops every running version "
+                    "of project P.",
+    )
+    tg = t.add_mutually_exclusive_group(required=True)
+    tg.add_argument("--project-version-arn", metavar="ARN", help=arn_help)
+    tg.add_argument("--all", action="store_true", help="every STARTING or RUNNING version of --project-arn")
+    t.add_argument("--project-arn", metavar="ARN", help="with --all: the project")
+    t.add_argument("--dry-run", action="store_true", help="say what would be called, call nothing")
+
+    st = sub.add_parser(
+        "status", parents=[common], allow_abbrev=False,
+        help="DescribeProjectVersions for a version or a project",
+        description="Print the DescribeProjectVersions description of a version (or of every version of "
+                    "a project with --project-arn).",
+    )
+    sg = st.add_mutually_exclusive_group(required=True)
+    sg.add_argument("--project-version-arn", metavar="ARN", help=arn_help)
+    sg.add_argument("--project-arn", metavar="ARN", help="every version of this project")
+
+    sub.add_parser(
+        "cost", parents=[common], allow_abbrev=False,
+        help="what the fake's models would have cost",
+        description="The cost meter: inference (hours RUNNING x inference units x price) of every version "
+                    "started through the fake, plus declared trainings, per version and item, with the total.",
+    )
+    fr = sub.add_parser(
+        "find-running", parents=[common], allow_abbrev=False,
+        help="list every STARTING or RUNNING version (billed), with its hourly cost",
+        description="List every model version that is STARTING or RUNNING, so billed, with its hourly cost.",
+    )
+    fr.add_argument("--all-regions", action="store_true", help="aws: look in every region Rekognition is in")
+    rs = sub.add_parser(
+        "reset", parents=[common], allow_abbrev=False,
+        help="forget the fake's model state (delete the state file)",
+        description="Delete the fake's state file in --state-dir, whatever it holds (also a corrupt one), so "
+                    "every model is back in its declared status and the cost meter is at zero.",
+    )
+    rs.set_defaults()
+
     rec = sub.add_parser(
         "recordings",
         parents=[common],
@@ -208,6 +275,12 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
         args.recordings = recording_dirs_from_env()
     if args.strict is None:
         args.strict = env_flag("RCLSIM_STRICT")
+    from .clock import check_time_scale, time_scale_from_env
+
+    args.time_scale = (
+        time_scale_from_env() if args.time_scale is None else check_time_scale(args.time_scale)
+    )
+    args.state_dir = args.state_dir or env_value("RCLSIM_STATE_DIR") or ".rclsim"
     args.output = args.output or env_value("RCLSIM_OUTPUT") or "json"
     if args.output not in ("json", "text", "table"):
         raise RclsimError(f"RCLSIM_OUTPUT={args.output!r}: choose json, text or table")
@@ -217,15 +290,39 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
 def _backend(args: argparse.Namespace, **extra: Any) -> Any:
     from .backends import get_backend
 
+    if args.backend == "aws":
+        return get_backend(
+            "aws", strict=args.strict, region=args.region, profile=args.profile,
+            endpoint_url=args.endpoint_url, **extra,
+        )
     return get_backend(
         args.backend,
         recordings=args.recordings,
         strict=args.strict,
-        region=args.region,
-        profile=args.profile,
-        endpoint_url=args.endpoint_url,
+        time_scale=args.time_scale,
+        state_dir=args.state_dir,
+        prices=_prices(args),
         **extra,
     )
+
+
+def _prices(args: argparse.Namespace) -> Any:
+    from .cost import PriceTable
+
+    return PriceTable.load(args.prices)
+
+
+def _wire(value: Any) -> Any:
+    """Timestamps as the AWS CLI v1 prints them: epoch seconds, as the service sent them."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
 
 
 def _print(data: Any, args: argparse.Namespace, operation: str) -> None:
@@ -235,7 +332,7 @@ def _print(data: Any, args: argparse.Namespace, operation: str) -> None:
 
     # The AWS CLI sizes tables to the terminal, and to 80 columns when output is not a terminal.
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 80
-    sys.stdout.write(render(data, args.output, args.query, operation=operation, terminal_width=width))
+    sys.stdout.write(render(_wire(data), args.output, args.query, operation=operation, terminal_width=width))
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -354,7 +451,171 @@ def cmd_recordings(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"detect": cmd_detect, "draw": cmd_draw, "validate": cmd_validate, "recordings": cmd_recordings}
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _where(args: argparse.Namespace, backend: Any) -> str:
+    if args.backend == "aws":
+        return f"real AWS ({backend.region or 'default region'})"
+    return f"the fake (state in {backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g})"
+
+
+def _confirm_billable(args: argparse.Namespace, text: str) -> None:
+    """Real AWS only: a start needs --yes or a yes at an interactive prompt that shows the price."""
+    if args.backend != "aws" or args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise RclsimError(f"refusing to start a billable model without --yes. {text}")
+    _say(text)
+    answer = input("Start it on real AWS now? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise RclsimError("not started")
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from .control import resolve, start_model
+    from .cost import hourly_cost_text
+
+    prices = _prices(args)
+    units = args.max_inference_units or args.min_inference_units
+    text = hourly_cost_text(prices, args.project_version_arn, units)
+    params: dict[str, Any] = {"ProjectVersionArn": args.project_version_arn,
+                              "MinInferenceUnits": args.min_inference_units}
+    if args.max_inference_units is not None:
+        params["MaxInferenceUnits"] = args.max_inference_units
+    if args.dry_run:
+        _say(text)
+        _say(f"dry run: would call StartProjectVersion {json.dumps(params)} on {args.backend}"
+             + ("" if args.no_wait else ", then wait for RUNNING") + "; nothing was called")
+        return 0
+    _confirm_billable(args, text)
+    with _backend(args) as backend:
+        _say(f"starting {args.project_version_arn} on {_where(args, backend)}")
+        model = resolve(backend, args.project_version_arn)
+        outcome = start_model(
+            backend, model, min_inference_units=args.min_inference_units,
+            max_inference_units=args.max_inference_units, wait=not args.no_wait, say=_say, prices=prices,
+        )
+    _say(outcome.message)
+    _print({"Status": outcome.status}, args, "StartProjectVersion")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from .control import BILLING_STATUSES, ModelRef, resolve, stop_model
+
+    if args.all and not args.project_arn:
+        raise RclsimError("stop --all needs --project-arn")
+    with _backend(args) as backend:
+        if args.all:
+            found = backend.describe_project_versions(ProjectArn=args.project_arn)["ProjectVersionDescriptions"]
+            models = [ModelRef(d["ProjectVersionArn"], args.project_arn) for d in found
+                      if d["Status"] in BILLING_STATUSES]
+            if not models:
+                _say(f"no version of {args.project_arn} is starting or running")
+        else:
+            models = [resolve(backend, args.project_version_arn)]
+        results = []
+        for model in models:
+            if args.dry_run:
+                _say(f"dry run: would call StopProjectVersion for {model.arn}; nothing was called")
+                continue
+            outcome = stop_model(backend, model, say=_say)
+            _say(outcome.message)
+            results.append({"ProjectVersionArn": model.arn, "Status": outcome.status})
+    if not args.dry_run:
+        if args.all:
+            _print({"Stopped": results}, args, "StopProjectVersion")
+        elif results:
+            _print({"Status": results[0]["Status"]}, args, "StopProjectVersion")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .control import resolve
+
+    with _backend(args) as backend:
+        if args.project_arn:
+            pages = []
+            token = None
+            while True:
+                page = backend.describe_project_versions(
+                    ProjectArn=args.project_arn, **({"NextToken": token} if token else {}))
+                pages.extend(page["ProjectVersionDescriptions"])
+                token = page.get("NextToken")
+                if not token:
+                    break
+            response = {"ProjectVersionDescriptions": pages}
+        else:
+            model = resolve(backend, args.project_version_arn)
+            response = backend.describe_project_versions(ProjectArn=model.project_arn,
+                                                         VersionNames=[model.version_name])
+    _print(response, args, "DescribeProjectVersions")
+    return 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    if args.backend == "aws":
+        raise RclsimError("the cost meter measures the fake; for real charges see AWS Cost Explorer or your bill")
+    with _backend(args) as backend:
+        bill = backend.bill()
+    _print(bill.as_dict(), args, "Cost")
+    for note in bill.notes:
+        _say(f"note: {note}")
+    _say(f"prices as of {bill.as_of}: {bill.source}")
+    return 0
+
+
+def cmd_find_running(args: argparse.Namespace) -> int:
+    from .control import find_running
+
+    prices = _prices(args)
+    found: list[dict[str, Any]] = []
+    if args.backend == "aws" and args.all_regions:
+        import boto3
+
+        session = boto3.Session(profile_name=args.profile)
+        for region in session.get_available_regions("rekognition"):
+            with _backend(args, client=session.client("rekognition", region_name=region)) as backend:
+                try:
+                    found.extend(find_running(backend, prices))
+                except Exception as exc:  # a region not enabled for the account, say
+                    _say(f"{region}: skipped ({_one_line(str(exc))})")
+    else:
+        with _backend(args) as backend:
+            found = find_running(backend, prices)
+    _print({"RunningVersions": found}, args, "FindRunning")
+    total = sum(row["HourlyCost"] for row in found)
+    _say(f"{len(found)} version(s) starting or running: about {prices.currency} {total:.2f} per hour")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from .state import STATE_FILE_NAME, StateStore
+
+    if args.backend == "aws":
+        raise RclsimError("reset forgets the fake's state; it does nothing to AWS")
+    target = Path(args.state_dir) / STATE_FILE_NAME
+    if StateStore.reset(args.state_dir):
+        _say(f"removed {target}: every model is back in its declared status, the cost meter at zero")
+    else:
+        _say(f"no state in {args.state_dir}: nothing to reset")
+    return 0
+
+
+_COMMANDS = {
+    "detect": cmd_detect,
+    "draw": cmd_draw,
+    "validate": cmd_validate,
+    "recordings": cmd_recordings,
+    "start": cmd_start,
+    "stop": cmd_stop,
+    "status": cmd_status,
+    "cost": cmd_cost,
+    "find-running": cmd_find_running,
+    "reset": cmd_reset,
+}
 
 
 def _show_warning(

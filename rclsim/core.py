@@ -10,15 +10,20 @@ DetectCustomLabels checks in the service's order:
 1. **parameters** - the model's constraints (``ValidationException``, or ``SerializationException`` for
    a value of the wrong type) and the ``Image`` rule: exactly one of ``Bytes`` or ``S3Object``
    (``InvalidParameterException``);
-2. **the model** - a version the response source does not know is ``ResourceNotFoundException``;
+2. **the model** - a version neither declared nor answered for by the source is
+   ``ResourceNotFoundException``; one that is not RUNNING is ``ResourceNotReadyException``;
 3. **the image** - over 4 MiB of bytes is ``ImageTooLargeException``, bytes that are not PNG/JPEG are
    ``InvalidImageFormatException``, dimensions outside 64..4096 px or an aspect ratio over 20:1 are
    ``InvalidParameterException``. Images named by ``S3Object`` are checked only when the core has
    an S3 reader (the replay fake answers from the recording without the bytes);
-4. **the answer** - the source's best recording, filtered at ``MinConfidence`` (labels ``>=`` it),
-   sorted highest confidence first, cut to ``MaxResults``, and deep-copied.
+4. **the answer** - the source's best recording, filtered at ``MinConfidence`` (labels ``>=`` it; when
+   omitted, at each label's declared assumed threshold), sorted highest confidence first, cut to
+   ``MaxResults``, and deep-copied.
 
-Response sources plug in through :class:`ResponseSource`: recordings today, simulation later.
+Start/Stop/DescribeProjectVersions/DescribeProjects go to the model lifecycle
+(:mod:`rclsim.lifecycle`), whose state lives in a :class:`~rclsim.state.StateStore` and whose
+transitions take the declared durations times the time scale. Response sources plug in through
+:class:`ResponseSource`: recordings today, simulation later.
 """
 
 from __future__ import annotations
@@ -29,10 +34,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 from . import apimodel
+from .clock import Clock, SystemClock
 from .constraints import check_parameters
+from .cost import Bill, PriceTable, compute_bill
+from .declarations import Declarations
 from .errors import service_error
 from .imageinfo import NotAnImage, read_image_info
+from .lifecycle import Lifecycle
 from .recordings import ImageRef, Recording, RecordingStore, image_ref_from_param, sha256_hex
+from .state import StateStore
 
 __all__ = [
     "FakeRekognition",
@@ -62,8 +72,6 @@ class ResponseSource(Protocol):
 
     def not_found_message(self, project_version_arn: str, image: ImageRef) -> str: ...
 
-    def unknown_model_message(self, project_version_arn: str) -> str: ...
-
 
 class ReplaySource:
     """Answers from a :class:`~rclsim.recordings.RecordingStore`."""
@@ -77,12 +85,6 @@ class ReplaySource:
     def candidates(self, project_version_arn: str, image: ImageRef) -> Sequence[Recording]:
         return self.store.find(project_version_arn, image)
 
-    def unknown_model_message(self, project_version_arn: str) -> str:
-        return (
-            f"The project version {project_version_arn} does not exist. (rclsim replay: no recording in "
-            f"{self.store.describe()} names this model; add a recording for it with --recordings DIR.)"
-        )
-
     def not_found_message(self, project_version_arn: str, image: ImageRef) -> str:
         return (
             f"rclsim replay has no recording for model {project_version_arn} and {image.describe()} "
@@ -92,8 +94,17 @@ class ReplaySource:
         )
 
 
-def _exactness(rec: Recording, min_confidence: float | None, max_results: int | None) -> str | None:
+def _exactness(
+    rec: Recording, min_confidence: float | None, max_results: int | None, thresholds: Mapping[str, float]
+) -> str | None:
     """Why ``rec`` cannot answer these parameters exactly, or None when it can."""
+    if min_confidence is None and thresholds and rec.min_confidence is not None:
+        lowest = min(thresholds.values()) * 100
+        if lowest < rec.confidence_floor:
+            return (
+                f"{rec.path} was recorded at MinConfidence {rec.confidence_floor:g} and cannot answer the "
+                f"model's assumed threshold {lowest:g} exactly: labels between the two are unknown"
+            )
     if min_confidence is not None and min_confidence < rec.confidence_floor:
         return (
             f"{rec.path} was recorded at MinConfidence {rec.confidence_floor:g} and cannot answer "
@@ -117,31 +128,57 @@ class FakeRekognition:
 
     ``s3_reader`` lets the core check images named by ``S3Object`` (and match recordings by their
     bytes); without it such images are taken on trust, as the replay fake has no bytes to check.
+    ``declarations`` are the models it knows (besides those the source answers for), ``state`` where
+    their statuses live (default: fresh, in memory), ``clock`` and ``time_scale`` how time passes
+    (0: every transition is instant), ``prices`` the cost meter's price table.
     """
 
     def __init__(
         self,
         source: ResponseSource,
         *,
+        declarations: Declarations | None = None,
+        state: StateStore | None = None,
+        clock: Clock | None = None,
+        time_scale: float = 0.0,
         strict: bool = False,
         s3_reader: S3Reader | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.source = source
         self.strict = strict
         self.s3_reader = s3_reader
+        self.clock: Clock = clock or SystemClock()
+        self.declarations = declarations or Declarations()
+        self.lifecycle = Lifecycle(
+            self.declarations,
+            state or StateStore(),
+            clock=self.clock,
+            time_scale=time_scale,
+            implied=source.knows_model,
+        )
+        self._prices = prices
+
+    @property
+    def prices(self) -> PriceTable:
+        if self._prices is None:
+            self._prices = PriceTable.load()
+        return self._prices
 
     # -- dispatch --------------------------------------------------------------------------------
     def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Run ``operation`` (its API name, e.g. ``"DetectCustomLabels"``) with AWS-shaped params."""
         if operation == DETECT:
             return self.detect_custom_labels(params)
-        if operation in apimodel.OPERATIONS:
-            raise service_error(
-                "UnsupportedOperationException",
-                f"rclsim's fake does not implement {operation} yet: the model lifecycle arrives in a "
-                f"later release. Replay treats every model that has recordings as RUNNING.",
-                operation,
-            )
+        handler = {
+            "StartProjectVersion": self.lifecycle.start,
+            "StopProjectVersion": self.lifecycle.stop,
+            "DescribeProjectVersions": self.lifecycle.describe_versions,
+            "DescribeProjects": self.lifecycle.describe_projects,
+        }.get(operation)
+        if handler is not None:
+            self._check_parameters(operation, params)
+            return handler(params)
         raise service_error(
             "UnsupportedOperationException",
             f"rclsim fakes only {', '.join(apimodel.OPERATIONS)}; {operation} is not one of them",
@@ -159,20 +196,31 @@ class FakeRekognition:
                 DETECT,
             )
         arn = params["ProjectVersionArn"]
-        if not self.source.knows_model(arn):
-            raise service_error("ResourceNotFoundException", self.source.unknown_model_message(arn), DETECT)
+        decl = self.lifecycle.require_running(arn, DETECT)
         ref = self._check_image(image)
         min_confidence = params.get("MinConfidence")
         max_results = params.get("MaxResults")
         candidates = self.source.candidates(arn, ref)
         if not candidates:
             raise service_error("RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT)
-        chosen, problem = self._choose(candidates, min_confidence, max_results)
+        thresholds = decl.thresholds
+        chosen, problem = self._choose(candidates, min_confidence, max_results, thresholds)
         if problem is not None:
             if self.strict:
                 raise service_error("RecordingMismatchException", problem + " (strict mode)", DETECT)
             warnings.warn(problem + "; answering with what it holds", RecordingMismatchWarning, stacklevel=3)
-        return {"CustomLabels": self._answer(chosen, min_confidence, max_results)}
+        return {"CustomLabels": self._answer(chosen, min_confidence, max_results, thresholds)}
+
+    # -- the cost meter ----------------------------------------------------------------------------
+    def bill(self) -> Bill:
+        """What the models would have cost so far: RUNNING time of versions started through the
+        fake, plus the declared successful trainings."""
+        trainings = [
+            (decl.arn, decl.training_seconds)
+            for decl in self.declarations.versions.values()
+            if decl.training_seconds is not None and decl.status not in ("TRAINING_IN_PROGRESS", "TRAINING_FAILED")
+        ]
+        return compute_bill(self.prices, self.lifecycle.usage(), trainings, self.clock.now())
 
     def _check_parameters(self, operation: str, params: Mapping[str, Any]) -> None:
         problems = check_parameters(operation, params)
@@ -234,22 +282,33 @@ class FakeRekognition:
 
     @staticmethod
     def _choose(
-        candidates: Sequence[Recording], min_confidence: float | None, max_results: int | None
+        candidates: Sequence[Recording],
+        min_confidence: float | None,
+        max_results: int | None,
+        thresholds: Mapping[str, float],
     ) -> tuple[Recording, str | None]:
         """The first candidate that answers exactly; else the one with the lowest floor, and why."""
         for rec in candidates:
-            if _exactness(rec, min_confidence, max_results) is None:
+            if _exactness(rec, min_confidence, max_results, thresholds) is None:
                 return rec, None
         best = min(candidates, key=lambda r: r.confidence_floor)
-        return best, _exactness(best, min_confidence, max_results)
+        return best, _exactness(best, min_confidence, max_results, thresholds)
 
     @staticmethod
     def _answer(
-        rec: Recording, min_confidence: float | None, max_results: int | None
+        rec: Recording, min_confidence: float | None, max_results: int | None, thresholds: Mapping[str, float]
     ) -> list[dict[str, Any]]:
         labels = list(rec.labels)
         if min_confidence is not None:
             labels = [label for label in labels if label["Confidence"] >= min_confidence]
+        elif thresholds:
+            # The service's behaviour with MinConfidence omitted: each label at its assumed threshold
+            # (0-1 scale in the evaluation summary). Labels without a declared threshold are kept.
+            labels = [
+                label
+                for label in labels
+                if label["Name"] not in thresholds or label["Confidence"] >= thresholds[label["Name"]] * 100
+            ]
         labels.sort(key=lambda label: -label["Confidence"])  # stable: ties keep recorded order
         if max_results is not None:
             labels = labels[:max_results]

@@ -223,6 +223,9 @@ class RecordingStore:
 
     def __init__(self, dirs: Iterable[str | os.PathLike[str]] = (), *, include_builtin: bool = True):
         self.dirs: list[Path] = [Path(d) for d in dirs]
+        for folder in self.dirs:
+            if not folder.is_dir():
+                raise RecordingError(f"{folder}: recordings folder does not exist or is not a folder")
         if include_builtin:
             self.dirs.append(builtin_recordings_dir())
         self._recordings: list[Recording] | None = None
@@ -237,8 +240,6 @@ class RecordingStore:
             return self._recordings
         loaded: list[Recording] = []
         for root in self.dirs:
-            if not root.is_dir():
-                raise RecordingError(f"{root}: recordings folder does not exist or is not a folder")
             for path in sorted(root.rglob("*.json")):
                 data, digest = _read_json(path)
                 if looks_like_recording(data):

@@ -39,6 +39,7 @@ __all__ = [
 
 RESPONSE_SCHEMA_ID = "urn:rclsim:schema:detect-custom-labels-response"
 RECORDING_SCHEMA_ID = "urn:rclsim:schema:recording"
+MODELS_SCHEMA_ID = "urn:rclsim:schema:models"
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 # Members the model leaves optional that a well-formed response always carries.
@@ -150,6 +151,12 @@ def recording_schema() -> dict[str, Any]:
     return _load("recording.schema.json")
 
 
+@functools.lru_cache(maxsize=None)
+def models_schema() -> dict[str, Any]:
+    """The committed schema of model declarations (``models.json``)."""
+    return _load("models.schema.json")
+
+
 def _finite(validator: Any, wanted: Any, instance: Any, schema: Any) -> Any:
     from jsonschema.exceptions import ValidationError
 
@@ -163,11 +170,11 @@ def _validator(schema_id: str) -> Any:
     from referencing import Registry, Resource
 
     cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"finite": _finite})
+    schemas = {s["$id"]: s for s in (response_schema(), recording_schema(), models_schema())}
     registry: Registry = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s)) for s in (response_schema(), recording_schema())
+        (sid, Resource.from_contents(s)) for sid, s in schemas.items()
     )
-    schema = response_schema() if schema_id == RESPONSE_SCHEMA_ID else recording_schema()
-    return cls(schema, registry=registry)
+    return cls(schemas[schema_id], registry=registry)
 
 
 def _problems(schema_id: str, instance: Any) -> list[SchemaProblem]:
@@ -190,6 +197,11 @@ def response_problems(response: Any) -> list[SchemaProblem]:
 def recording_problems(recording: Any) -> list[SchemaProblem]:
     """Every way ``recording`` breaks the recording schema (its response included); empty when valid."""
     return _problems(RECORDING_SCHEMA_ID, recording)
+
+
+def models_problems(declarations: Any) -> list[SchemaProblem]:
+    """Every way ``declarations`` breaks the ``models.json`` schema; empty when valid."""
+    return _problems(MODELS_SCHEMA_ID, declarations)
 
 
 def looks_like_recording(data: Any) -> bool:

@@ -94,6 +94,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _state_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI commands keep fake model state in --state-dir (default .rclsim/ in the current folder):
+    each test gets its own, so no test writes into the repository or sees another's models."""
+    monkeypatch.setenv("RCLSIM_STATE_DIR", str(tmp_path_factory.mktemp("rclsim-state")))
+
+
+@pytest.fixture(autouse=True)
 def _network_guard(request: pytest.FixtureRequest) -> object:
     """Only tests marked live_aws (and run with RCLSIM_LIVE_AWS_TESTS=1) may leave the machine."""
     _guard["on"] = not (LIVE and request.node.get_closest_marker("live_aws"))
@@ -108,6 +115,15 @@ ARTICLE_ARN = (
 )
 ARTICLE_S3 = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a31335627a0.jpg"}}
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def running_article_backend(**options: object) -> object:
+    """A replay backend with the article's model started (it is declared TRAINING_COMPLETED)."""
+    import rclsim
+
+    backend = rclsim.get_backend("replay", **options)  # type: ignore[arg-type]
+    backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+    return backend
 
 
 @pytest.fixture

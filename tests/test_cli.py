@@ -19,6 +19,14 @@ FILTERED_75 = json.loads((DATA / "article_filtered_min_confidence_75.json").read
 STAND_IN = ROOT / "fixtures" / "article" / "9c5f2a31335627a0.jpg"
 
 
+@pytest.fixture(autouse=True)
+def _article_model_running(capsys: pytest.CaptureFixture[str]) -> None:
+    """The article's model is declared TRAINING_COMPLETED: start it, as the article does, in this test's
+    own state folder (conftest points RCLSIM_STATE_DIR at tmp)."""
+    assert main(["start", "--project-version-arn", ARTICLE_ARN]) == 0
+    capsys.readouterr()
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()

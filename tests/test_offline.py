@@ -9,7 +9,7 @@ import pytest
 
 import rclsim
 
-from .conftest import ARTICLE_ARN, ARTICLE_S3, NetworkBlocked
+from .conftest import ARTICLE_ARN, ARTICLE_S3, NetworkBlocked, running_article_backend
 
 
 @pytest.mark.parametrize("address", [("8.8.8.8", 53), ("169.254.169.254", 80), ("10.0.0.1", 443)])
@@ -37,6 +37,6 @@ def test_boto3_never_probes_instance_metadata() -> None:
 
 
 def test_the_default_backend_is_replay_and_needs_no_network() -> None:
-    backend = rclsim.get_backend()
-    assert backend.name == "replay"
+    assert rclsim.get_backend().name == "replay"
+    backend = running_article_backend()
     assert backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)["CustomLabels"]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import rclsim
 from rclsim.core import RecordingMismatchWarning
 
-from .conftest import ARTICLE_ARN, ARTICLE_S3, DATA
+from .conftest import ARTICLE_ARN, ARTICLE_S3, DATA, running_article_backend
 
 FULL = json.loads((DATA / "article_detect_custom_labels_response.json").read_text())
 FILTERED_75 = json.loads((DATA / "article_filtered_min_confidence_75.json").read_text())
@@ -30,7 +30,7 @@ def code_of(exc_info: pytest.ExceptionInfo[BaseException]) -> str:
 
 @pytest.fixture
 def backend() -> rclsim.Backend:
-    return rclsim.get_backend("replay")
+    return running_article_backend()  # type: ignore[return-value]
 
 
 def png_bytes(width: int, height: int) -> bytes:
@@ -83,7 +83,7 @@ def test_mutating_a_response_cannot_change_the_recording(backend: rclsim.Backend
     k=st.one_of(st.none(), st.integers(min_value=0, max_value=40)),
 )
 def test_filter_and_cut_match_the_service_rules(m: float, k: int | None) -> None:
-    backend = rclsim.get_backend("replay")
+    backend = running_article_backend()
     params = {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": m}
     if k is not None:
         params["MaxResults"] = k
@@ -365,12 +365,6 @@ def test_core_rejects_wrong_types_without_crashing() -> None:
     assert "Value null at 'projectVersionArn'" in info.value.response["Error"]["Message"]  # type: ignore[attr-defined]
 
 
-def test_lifecycle_operations_say_they_are_not_faked_yet(backend: rclsim.Backend) -> None:
-    with pytest.raises(ClientError) as info:
-        backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
-    assert code_of(info) == "UnsupportedOperationException"
-
-
 # -- broken recordings ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("content", "fragment"),
@@ -391,16 +385,15 @@ def test_broken_recordings_are_reported_with_their_path(tmp_path: Path, content:
 
 
 def test_missing_recordings_folder_is_an_error(tmp_path: Path) -> None:
-    backend = rclsim.get_backend("replay", recordings=[tmp_path / "nope"])
     with pytest.raises(rclsim.RclsimError, match="does not exist"):
-        backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+        rclsim.get_backend("replay", recordings=[tmp_path / "nope"])
 
 
 def test_validation_verdict_is_cached_outside_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
-    rclsim.get_backend("replay").detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+    running_article_backend().detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
     verdicts = list((tmp_path / "cache" / "validated").iterdir())
     assert len(verdicts) == 1
     # A cached verdict is keyed by content: a changed file is validated again and fails.

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from ..clock import Clock, check_time_scale, time_scale_from_env
 from ..config import env_backend, env_flag, env_value
 from ..errors import RclsimError
 from ..recordings import recording_dirs_from_env
@@ -34,12 +35,19 @@ def get_backend(
     profile: str | None = None,
     endpoint_url: str | None = None,
     client: Any = None,
+    time_scale: float | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
+    clock: Clock | None = None,
+    prices: Any = None,
 ) -> Backend:
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
     replay: ``recordings`` folders (default ``RCLSIM_RECORDINGS``) searched before the built-in
     article fixtures (``include_builtin=False`` leaves those out); ``strict`` turns inexact answers
-    into errors. aws: ``region``, ``profile``, ``endpoint_url`` (defaults from ``RCLSIM_REGION``,
+    into errors; ``time_scale`` (default ``RCLSIM_TIME_SCALE``, else 0: instant) multiplies the
+    service's durations; ``state_dir`` keeps model state in a file shared by processes (default: fresh
+    state in memory); ``clock`` and ``prices`` replace the real clock and the built-in price table.
+    aws: ``region``, ``profile``, ``endpoint_url`` (defaults from ``RCLSIM_REGION``,
     ``RCLSIM_PROFILE``, ``RCLSIM_ENDPOINT_URL``, then boto3's own chain), or a ready boto3 ``client``.
     """
     name = name or env_backend()
@@ -49,7 +57,16 @@ def get_backend(
         from .fake import ReplayBackend
 
         dirs = list(recordings) if recordings is not None else recording_dirs_from_env()
-        return ReplayBackend(dirs, include_builtin=include_builtin, strict=strict)
+        scale = time_scale_from_env() if time_scale is None else check_time_scale(time_scale, "time_scale")
+        return ReplayBackend(
+            dirs,
+            include_builtin=include_builtin,
+            strict=strict,
+            time_scale=scale,
+            state_dir=state_dir,
+            clock=clock,
+            prices=prices,
+        )
     if name == "aws":
         from .aws import AwsBackend
 

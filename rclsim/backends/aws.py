@@ -13,6 +13,7 @@ the service changed or the schema is wrong, and both need a human.
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
@@ -69,6 +70,33 @@ class AwsBackend(Backend):
                     f"live response fails rclsim's schema: {text}", ResponseSchemaWarning, stacklevel=3
                 )
         return response
+
+    def wait_until_running(self, project_arn: str, version_name: str, *, progress: Any = None) -> str:
+        """botocore's own ``project_version_running`` waiter; each poll is reported to ``progress``."""
+        from botocore.exceptions import WaiterError
+
+        from .base import WaitFailed
+
+        started = time.time()
+
+        def report(parsed: Any = None, **_: Any) -> None:
+            for desc in (parsed or {}).get("ProjectVersionDescriptions", []):
+                if progress is not None:
+                    progress(desc.get("Status", "?"), time.time() - started)
+
+        event = "after-call.rekognition.DescribeProjectVersions"
+        self.client.meta.events.register(event, report, unique_id="rclsim-wait-progress")
+        try:
+            self.client.get_waiter("project_version_running").wait(
+                ProjectArn=project_arn, VersionNames=[version_name],
+                WaiterConfig={"Delay": self.poll_delay, "MaxAttempts": self.max_attempts},
+            )
+        except WaiterError as exc:
+            last = (exc.last_response or {}).get("ProjectVersionDescriptions") or [{}]
+            raise WaitFailed(f"waiting for {version_name} to run: {exc}", last[0].get("Status")) from None
+        finally:
+            self.client.meta.events.unregister(event, unique_id="rclsim-wait-progress")
+        return "RUNNING"
 
     def close(self) -> None:
         close = getattr(self.client, "close", None)

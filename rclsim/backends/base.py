@@ -9,9 +9,24 @@ checks on the client, ``ClientError`` with the service's code for everything els
 from __future__ import annotations
 
 import abc
+import time
+from collections.abc import Callable, Collection
 from typing import Any
 
-__all__ = ["Backend"]
+from ..errors import RclsimError
+
+__all__ = ["Backend", "WaitFailed", "Progress"]
+
+#: Called while waiting: ``(status, seconds waited)``.
+Progress = Callable[[str, float], None]
+
+
+class WaitFailed(RclsimError):
+    """A wait ended in a failure status, or ran out of attempts."""
+
+    def __init__(self, message: str, status: str | None):
+        super().__init__(message)
+        self.status = status
 
 
 class Backend(abc.ABC):
@@ -46,6 +61,51 @@ class Backend(abc.ABC):
     def describe_projects(self, **kwargs: Any) -> dict[str, Any]:
         """DescribeProjects: optional ``ProjectNames``, ``Features``, ``NextToken``, ``MaxResults``."""
         return self.call("DescribeProjects", kwargs)
+
+    # -- waiting ----------------------------------------------------------------------------------
+    #: Seconds between polls and how many polls, as botocore's ProjectVersionRunning waiter.
+    poll_delay: float = 30.0
+    max_attempts: int = 40
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def _now(self) -> float:
+        return time.time()
+
+    def wait_for_status(
+        self,
+        project_arn: str,
+        version_name: str,
+        until: Collection[str],
+        *,
+        fail: Collection[str] = (),
+        progress: Progress | None = None,
+        max_attempts: int | None = None,
+    ) -> str:
+        """Poll DescribeProjectVersions until the version's status is in ``until`` (returned), or in
+        ``fail`` (``WaitFailed``), or attempts run out (``WaitFailed``), as botocore's waiters do."""
+        started = self._now()
+        status = None
+        for attempt in range(max_attempts or self.max_attempts):
+            found = self.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
+            descriptions = found.get("ProjectVersionDescriptions", [])
+            status = descriptions[0]["Status"] if descriptions else None
+            if progress is not None and status is not None:
+                progress(status, self._now() - started)
+            if status in until:
+                return status
+            if status in fail:
+                raise WaitFailed(f"{version_name} reached {status} while waiting for {'/'.join(until)}", status)
+            if attempt + 1 < (max_attempts or self.max_attempts):
+                self._sleep(self.poll_delay)
+        raise WaitFailed(
+            f"{version_name} is still {status} after {max_attempts or self.max_attempts} checks", status
+        )
+
+    def wait_until_running(self, project_arn: str, version_name: str, *, progress: Progress | None = None) -> str:
+        """Wait for RUNNING (botocore's ``project_version_running`` rules: FAILED ends the wait)."""
+        return self.wait_for_status(project_arn, version_name, {"RUNNING"}, fail={"FAILED"}, progress=progress)
 
     @property
     def exceptions(self) -> Any:

@@ -12,9 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..apimodel import OPERATIONS, operation_model
+from ..clock import Clock
 from ..core import FakeRekognition, ReplaySource
+from ..cost import Bill, PriceTable
+from ..declarations import Declarations
 from ..errors import service_error
 from ..recordings import RecordingStore
+from ..state import StateStore
 from .base import Backend
 
 __all__ = ["FakeBackend", "ReplayBackend"]
@@ -40,9 +44,40 @@ class FakeBackend(Backend):
         validate_parameters(params, operation_model(operation).input_shape)
         return self.core.call(operation, params)
 
+    @property
+    def clock(self) -> Clock:
+        return self.core.clock
+
+    @property
+    def time_scale(self) -> float:
+        return self.core.lifecycle.time_scale
+
+    @property
+    def poll_delay(self) -> float:  # type: ignore[override]
+        # botocore's 30 s between polls, on the fake's time scale (never a busy loop)
+        return max(30.0 * self.time_scale, 0.05) if self.time_scale > 0 else 0.0
+
+    def _sleep(self, seconds: float) -> None:
+        self.core.clock.sleep(seconds)
+
+    def _now(self) -> float:
+        return self.core.clock.now()
+
+    @property
+    def prices(self) -> PriceTable:
+        return self.core.prices
+
+    def bill(self) -> Bill:
+        """What the fake's models would have cost so far (see :mod:`rclsim.cost`)."""
+        return self.core.bill()
+
+    def close(self) -> None:
+        self.core.lifecycle.state.close()
+
 
 class ReplayBackend(FakeBackend):
-    """Answers from recorded responses (see :mod:`rclsim.recordings`)."""
+    """Answers from recorded responses (see :mod:`rclsim.recordings`); knows the models declared in
+    ``models.json`` beside them, and keeps their state in ``state_dir`` (default: in memory)."""
 
     name = "replay"
 
@@ -52,6 +87,19 @@ class ReplayBackend(FakeBackend):
         *,
         include_builtin: bool = True,
         strict: bool = False,
+        time_scale: float = 0.0,
+        state_dir: str | os.PathLike[str] | None = None,
+        clock: Clock | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.store = RecordingStore(recordings, include_builtin=include_builtin)
-        super().__init__(FakeRekognition(ReplaySource(self.store), strict=strict))
+        core = FakeRekognition(
+            ReplaySource(self.store),
+            declarations=Declarations.load(self.store.dirs),
+            state=StateStore(state_dir),
+            clock=clock,
+            time_scale=time_scale,
+            strict=strict,
+            prices=prices,
+        )
+        super().__init__(core)

@@ -1,0 +1,234 @@
+"""Starting and stopping models safely, on any backend: what the CLI and ``running_model`` share.
+
+The service's rules (which status may start, which errors) stay in the core and in AWS; this module is
+the user's side of them. For the user, start and stop are idempotent: starting a model that is already
+starting or running, or stopping one that is not running, is reported and succeeds, while the Backend
+API underneath still raises the service's exact errors. And whatever starts a billable model says what
+it costs per hour first, and stops what it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .apimodel import parse_version_arn
+from .backends.base import Backend, Progress
+from .cost import PriceTable, hourly_cost_text
+from .declarations import Declarations
+from .errors import RclsimError, is_error_code
+
+__all__ = [
+    "ModelRef",
+    "resolve",
+    "current_status",
+    "start_model",
+    "stop_model",
+    "find_running",
+    "running_model",
+    "BILLING_STATUSES",
+]
+
+#: Statuses in which a model is (or is about to be) billed.
+BILLING_STATUSES = ("STARTING", "RUNNING")
+
+Say = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model version with the project it belongs to (DescribeProjectVersions needs both)."""
+
+    arn: str
+    project_arn: str
+
+    @property
+    def version_name(self) -> str:
+        parsed = parse_version_arn(self.arn)
+        return parsed.version_name if parsed else self.arn
+
+
+def resolve(backend: Backend, arn: str) -> ModelRef:
+    """Find the project of ``arn`` with DescribeProjects (a version ARN does not carry the project's
+    own creation number)."""
+    parsed = parse_version_arn(arn)
+    if parsed is None:
+        raise RclsimError(f"{arn!r} is not a project version ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/NUMBER)")
+    token = None
+    while True:
+        params: dict[str, Any] = {"ProjectNames": [parsed.project]}
+        if token:
+            params["NextToken"] = token
+        page = backend.describe_projects(**params)
+        for project in page.get("ProjectDescriptions", []):
+            if Declarations.belongs(arn, project["ProjectArn"]):
+                return ModelRef(arn, project["ProjectArn"])
+        token = page.get("NextToken")
+        if not token:
+            break
+    raise RclsimError(f"no project {parsed.project!r} holds {arn} (DescribeProjects found none)")
+
+
+def current_status(backend: Backend, model: ModelRef) -> str | None:
+    found = backend.describe_project_versions(ProjectArn=model.project_arn, VersionNames=[model.version_name])
+    descriptions = found.get("ProjectVersionDescriptions", [])
+    return descriptions[0]["Status"] if descriptions else None
+
+
+def _progress(say: Say) -> Progress:
+    last: list[str | None] = [None]
+
+    def report(status: str, waited: float) -> None:
+        if status != last[0] or status == "STARTING":
+            say(f"  {status} after {waited:.0f} s")
+        last[0] = status
+
+    return report
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str | None
+    changed: bool  # False: it was already in the wanted state (nothing called)
+    message: str
+
+
+def start_model(
+    backend: Backend,
+    model: ModelRef,
+    *,
+    min_inference_units: int = 1,
+    max_inference_units: int | None = None,
+    wait: bool = True,
+    say: Say = _stderr,
+    prices: PriceTable | None = None,
+) -> Outcome:
+    """Start ``model`` (saying its hourly cost first) and wait for RUNNING; report "already" cases."""
+    prices = prices or PriceTable.load()
+    say(hourly_cost_text(prices, model.arn, max_inference_units or min_inference_units))
+    params: dict[str, Any] = {"ProjectVersionArn": model.arn, "MinInferenceUnits": min_inference_units}
+    if max_inference_units is not None:
+        params["MaxInferenceUnits"] = max_inference_units
+    try:
+        status = backend.start_project_version(**params).get("Status")
+        changed = True
+        say(f"StartProjectVersion accepted: {status}")
+    except Exception as exc:
+        if not is_error_code(exc, "ResourceInUseException"):
+            raise
+        status = current_status(backend, model)
+        if status not in BILLING_STATUSES:
+            raise
+        changed = False
+        say(f"{model.version_name} is already {status}")
+    if wait and status != "RUNNING":
+        say(f"waiting for {model.version_name} to be RUNNING (the service takes about ten minutes)")
+        status = backend.wait_until_running(model.project_arn, model.version_name, progress=_progress(say))
+    return Outcome(status, changed, f"{model.version_name} is {status}")
+
+
+def stop_model(backend: Backend, model: ModelRef, *, say: Say = _stderr) -> Outcome:
+    """Stop ``model``; while it is STARTING, wait for a stoppable status first. Already stopped: say so."""
+    status = current_status(backend, model)
+    if status == "STARTING":
+        say(f"{model.version_name} is STARTING; waiting until it can be stopped")
+        try:
+            status = backend.wait_until_running(model.project_arn, model.version_name, progress=_progress(say))
+        except Exception as exc:  # FAILED: nothing to stop
+            status = getattr(exc, "status", None) or current_status(backend, model)
+    if status != "RUNNING":
+        return Outcome(status, False, f"{model.version_name} is already {status}: nothing to stop")
+    try:
+        status = backend.stop_project_version(ProjectVersionArn=model.arn).get("Status")
+    except Exception as exc:
+        if not is_error_code(exc, "ResourceInUseException"):
+            raise
+        status = current_status(backend, model)  # someone else stopped it meanwhile
+        return Outcome(status, False, f"{model.version_name} is already {status}: nothing to stop")
+    return Outcome(status, True, f"StopProjectVersion accepted: {model.version_name} is {status}")
+
+
+def find_running(backend: Backend, prices: PriceTable | None = None) -> list[dict[str, Any]]:
+    """Every version the backend can see that is STARTING or RUNNING (billed), with its hourly cost."""
+    prices = prices or PriceTable.load()
+    found = []
+    token = None
+    while True:
+        page = backend.describe_projects(**({"NextToken": token} if token else {}))
+        for project in page.get("ProjectDescriptions", []):
+            vtoken = None
+            while True:
+                params: dict[str, Any] = {"ProjectArn": project["ProjectArn"]}
+                if vtoken:
+                    params["NextToken"] = vtoken
+                versions = backend.describe_project_versions(**params)
+                for desc in versions.get("ProjectVersionDescriptions", []):
+                    if desc["Status"] in BILLING_STATUSES:
+                        units = desc.get("MinInferenceUnits") or 1
+                        p = prices.for_arn(desc["ProjectVersionArn"])
+                        row = {
+                            "ProjectVersionArn": desc["ProjectVersionArn"],
+                            "Status": desc["Status"],
+                            "MinInferenceUnits": units,
+                            "HourlyCost": round(units * p.inference_unit_hour, 4),
+                            "Currency": prices.currency,
+                        }
+                        if p.note:
+                            row["PriceNote"] = p.note
+                        found.append(row)
+                vtoken = versions.get("NextToken")
+                if not vtoken:
+                    break
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+@contextlib.contextmanager
+def running_model(
+    backend: Backend,
+    arn: str,
+    *,
+    min_inference_units: int = 1,
+    max_inference_units: int | None = None,
+    say: Say = _stderr,
+    prices: PriceTable | None = None,
+) -> Iterator[ModelRef]:
+    """Start ``arn``, wait until it is RUNNING, and always stop what was started.
+
+    The stop runs on normal exit, on exceptions and on Ctrl-C, also when the model is still STARTING
+    (it waits for a stoppable status first). A model that was already running when the block began is
+    left running, and that is said. If stopping fails, that is said too, loudly: it may still be billed.
+    """
+    model = resolve(backend, arn)
+    started = False
+    try:
+        outcome = start_model(
+            backend, model, min_inference_units=min_inference_units, max_inference_units=max_inference_units,
+            wait=False, say=say, prices=prices,
+        )
+        started = outcome.changed
+        if not started:
+            say(f"{model.version_name} was already {outcome.status}; it will be left running")
+        if outcome.status != "RUNNING":
+            say(f"waiting for {model.version_name} to be RUNNING")
+            backend.wait_until_running(model.project_arn, model.version_name, progress=_progress(say))
+        yield model
+    finally:
+        if started:
+            try:
+                result = stop_model(backend, model, say=say)
+                say(result.message)
+            except BaseException as exc:
+                say(
+                    f"rclsim: FAILED TO STOP {model.arn}: {exc}. It may still be billed: stop it with "
+                    f"'rclsim stop --project-version-arn {model.arn}'"
+                )
+                raise

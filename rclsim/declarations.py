@@ -1,0 +1,164 @@
+"""Model declarations: the projects and versions the fake knows, from ``models.json`` files.
+
+A ``models.json`` at the top of a recordings folder declares projects and versions: initial status,
+training time and image count, per-label assumed thresholds, evaluation result, and how long starting
+and stopping take (schema: ``rclsim/schemadata/models.schema.json``). Folders are read in the order
+the store searches them, so a user's declaration of an ARN wins over the built-in one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .apimodel import parse_version_arn
+from .errors import RecordingError
+from .schemas import models_problems
+
+__all__ = ["VersionDecl", "ProjectDecl", "Declarations", "DECLARATIONS_FILE"]
+
+DECLARATIONS_FILE = "models.json"
+#: At time scale 1: the article's model took "a little under ten minutes" to start.
+DEFAULT_START_SECONDS = 600.0
+#: Stopping is quicker; not documented, so a choice ([U]).
+DEFAULT_STOP_SECONDS = 60.0
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class VersionDecl:
+    arn: str
+    project_arn: str
+    status: str
+    status_message: str | None = None
+    description: str | None = None
+    created: dt.datetime | None = None
+    training_seconds: float | None = None
+    training_images: int | None = None
+    min_inference_units: int | None = None
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    evaluation: Mapping[str, Any] | None = None
+    start_seconds: float = DEFAULT_START_SECONDS
+    stop_seconds: float = DEFAULT_STOP_SECONDS
+    start_outcome: str = "RUNNING"
+    declared: bool = True  # False: known only because recordings name it (behaves as RUNNING)
+
+    @property
+    def version_name(self) -> str:
+        parsed = parse_version_arn(self.arn)
+        return parsed.version_name if parsed else self.arn
+
+    @property
+    def region(self) -> str | None:
+        parsed = parse_version_arn(self.arn)
+        return parsed.region if parsed else None
+
+
+@dataclass(frozen=True)
+class ProjectDecl:
+    arn: str
+    created: dt.datetime | None
+    versions: tuple[str, ...]
+    declared: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.arn.split(":project/", 1)[-1].rsplit("/", 1)[0]
+
+
+def _version(project_arn: str, raw: Mapping[str, Any]) -> VersionDecl:
+    created = parse_timestamp(raw["CreationTimestamp"]) if "CreationTimestamp" in raw else None
+    return VersionDecl(
+        arn=raw["ProjectVersionArn"],
+        project_arn=project_arn,
+        status=raw["Status"],
+        status_message=raw.get("StatusMessage"),
+        description=raw.get("VersionDescription"),
+        created=created,
+        training_seconds=raw.get("TrainingSeconds"),
+        training_images=raw.get("TrainingImages"),
+        min_inference_units=raw.get("MinInferenceUnits"),
+        thresholds=dict(raw.get("AssumedThresholds", {})),
+        evaluation=raw.get("EvaluationResult"),
+        start_seconds=float(raw.get("StartSeconds", DEFAULT_START_SECONDS)),
+        stop_seconds=float(raw.get("StopSeconds", DEFAULT_STOP_SECONDS)),
+        start_outcome=raw.get("StartOutcome", "RUNNING"),
+    )
+
+
+def _same_project(version_arn: str, project_arn: str) -> bool:
+    """A version belongs to a project when partition, region, account and project name agree (the
+    project's creation number is not part of a version ARN)."""
+    v = parse_version_arn(version_arn)
+    if v is None:
+        return False
+    prefix = f"arn:{v.partition}:rekognition:{v.region}:{v.account}:project/{v.project}/"
+    return project_arn.startswith(prefix) and project_arn[len(prefix):].isdigit()
+
+
+class Declarations:
+    """Every declared project and version, plus the ones recordings imply."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, VersionDecl] = {}
+        self.projects: dict[str, ProjectDecl] = {}
+
+    @classmethod
+    def load(cls, dirs: Iterable[Path]) -> Declarations:
+        decls = cls()
+        for folder in dirs:
+            path = Path(folder) / DECLARATIONS_FILE
+            if path.is_file():
+                decls._load_file(path)
+        return decls
+
+    def _load_file(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise RecordingError(f"{path}: malformed JSON: {exc}") from None
+        problems = models_problems(data)
+        if problems:
+            raise RecordingError(f"{path}: fails the models schema at {problems[0]}")
+        for raw_project in data["projects"]:
+            project_arn = raw_project["ProjectArn"]
+            arns = []
+            for raw in raw_project["versions"]:
+                if not _same_project(raw["ProjectVersionArn"], project_arn):
+                    raise RecordingError(
+                        f"{path}: version {raw['ProjectVersionArn']} is not in project {project_arn}"
+                    )
+                arns.append(raw["ProjectVersionArn"])
+                self.versions.setdefault(raw["ProjectVersionArn"], _version(project_arn, raw))
+            if project_arn not in self.projects:
+                created = raw_project.get("CreationTimestamp")
+                self.projects[project_arn] = ProjectDecl(
+                    project_arn, parse_timestamp(created) if created else None, tuple(arns)
+                )
+
+    def implied(self, arn: str) -> VersionDecl:
+        """A version no declaration names but recordings answer for: RUNNING, in a derived project."""
+        parsed = parse_version_arn(arn)
+        project_arn = parsed.project_arn if parsed else arn
+        return VersionDecl(arn=arn, project_arn=project_arn, status="RUNNING", declared=False,
+                           status_message="The model is running (rclsim: implied by recordings).")
+
+    def project_of(self, project_arn: str) -> ProjectDecl | None:
+        return self.projects.get(project_arn)
+
+    def versions_in(self, project_arn: str) -> list[VersionDecl]:
+        return [v for v in self.versions.values() if v.project_arn == project_arn]
+
+    @staticmethod
+    def belongs(version_arn: str, project_arn: str) -> bool:
+        return _same_project(version_arn, project_arn)
