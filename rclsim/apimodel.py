@@ -51,6 +51,14 @@ def service_model() -> ServiceModel:
     return botocore.model.ServiceModel(raw, service_name=SERVICE_NAME)
 
 
+@functools.lru_cache(maxsize=None)
+def load_service_data(kind: str) -> Any:
+    """Another file of botocore's Rekognition data (``"waiters-2"``, ``"paginators-1"``)."""
+    import botocore.loaders
+
+    return botocore.loaders.Loader().load_service_model(SERVICE_NAME, kind, api_version=API_VERSION)
+
+
 def operation_model(name: str) -> OperationModel:
     return service_model().operation_model(name)
 

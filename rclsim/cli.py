@@ -76,14 +76,26 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         help="aws: endpoint to call instead of AWS's. Env RCLSIM_ENDPOINT_URL or AWS_ENDPOINT_URL",
     )
     f = p.add_argument_group("fake options")
-    f.add_argument("--time-scale", type=float, metavar="X", default=default,
-                   help="fake: multiply the service's durations (start ~10 min) by X: 0 instant (default), "
-                        "1 real, 0.01 a hundred times faster. Env RCLSIM_TIME_SCALE")
-    f.add_argument("--state-dir", metavar="DIR", default=default,
-                   help="fake: where model state lives between commands (default .rclsim/ here). "
-                        "Env RCLSIM_STATE_DIR")
-    f.add_argument("--prices", metavar="FILE", default=default,
-                   help="price table to use instead of the built-in one (see rclsim/pricing.json). Env RCLSIM_PRICES")
+    f.add_argument(
+        "--time-scale",
+        type=float,
+        metavar="X",
+        default=default,
+        help="fake: multiply the service's durations (start ~10 min) by X: 0 instant (default), "
+        "1 real, 0.01 a hundred times faster. Env RCLSIM_TIME_SCALE",
+    )
+    f.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=default,
+        help="fake: where model state lives between commands (default .rclsim/ here). Env RCLSIM_STATE_DIR",
+    )
+    f.add_argument(
+        "--prices",
+        metavar="FILE",
+        default=default,
+        help="price table to use instead of the built-in one (see rclsim/pricing.json). Env RCLSIM_PRICES",
+    )
     o = p.add_argument_group("output options")
     o.add_argument(
         "--output",
@@ -185,25 +197,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     arn_help = "the model version's ARN"
     s = sub.add_parser(
-        "start", parents=[common], allow_abbrev=False,
+        "start",
+        parents=[common],
+        allow_abbrev=False,
         help="StartProjectVersion and wait until RUNNING (billed hourly on AWS!)",
         description="Start a model version and wait until it is RUNNING, showing progress. Says what it "
-                    "costs per hour first. With --backend aws it asks for confirmation (or --yes). "
-                    "A model that is already starting or running is reported, not an error.",
+        "costs per hour first. With --backend aws it asks for confirmation (or --yes). "
+        "A model that is already starting or running is reported, not an error.",
     )
     s.add_argument("--project-version-arn", required=True, metavar="ARN", help=arn_help)
-    s.add_argument("--min-inference-units", type=int, default=1, metavar="N", help="inference units (default 1)")
+    s.add_argument(
+        "--min-inference-units", type=int, default=1, metavar="N", help="inference units (default 1)"
+    )
     s.add_argument("--max-inference-units", type=int, metavar="N", help="upper bound for auto-scaling")
     s.add_argument("--no-wait", action="store_true", help="return after StartProjectVersion, without waiting")
     s.add_argument("--yes", action="store_true", help="start a billable AWS model without asking")
     s.add_argument("--dry-run", action="store_true", help="say what would be called, call nothing")
 
     t = sub.add_parser(
-        "stop", parents=[common], allow_abbrev=False,
+        "stop",
+        parents=[common],
+        allow_abbrev=False,
         help="StopProjectVersion (one version, or --all of a project)",
         description="Stop a model version (waiting first if it is still STARTING). A model that is not "
-                    "running is reported, not an error. --all --project-arn P stops every running version "
-                    "of project P.",
+        "running is reported, not an error. --all --project-arn P stops every running version "
+        "of project P.",
     )
     tg = t.add_mutually_exclusive_group(required=True)
     tg.add_argument("--project-version-arn", metavar="ARN", help=arn_help)
@@ -212,32 +230,40 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dry-run", action="store_true", help="say what would be called, call nothing")
 
     st = sub.add_parser(
-        "status", parents=[common], allow_abbrev=False,
+        "status",
+        parents=[common],
+        allow_abbrev=False,
         help="DescribeProjectVersions for a version or a project",
         description="Print the DescribeProjectVersions description of a version (or of every version of "
-                    "a project with --project-arn).",
+        "a project with --project-arn).",
     )
     sg = st.add_mutually_exclusive_group(required=True)
     sg.add_argument("--project-version-arn", metavar="ARN", help=arn_help)
     sg.add_argument("--project-arn", metavar="ARN", help="every version of this project")
 
     sub.add_parser(
-        "cost", parents=[common], allow_abbrev=False,
+        "cost",
+        parents=[common],
+        allow_abbrev=False,
         help="what the fake's models would have cost",
         description="The cost meter: inference (hours RUNNING x inference units x price) of every version "
-                    "started through the fake, plus declared trainings, per version and item, with the total.",
+        "started through the fake, plus declared trainings, per version and item, with the total.",
     )
     fr = sub.add_parser(
-        "find-running", parents=[common], allow_abbrev=False,
+        "find-running",
+        parents=[common],
+        allow_abbrev=False,
         help="list every STARTING or RUNNING version (billed), with its hourly cost",
         description="List every model version that is STARTING or RUNNING, so billed, with its hourly cost.",
     )
     fr.add_argument("--all-regions", action="store_true", help="aws: look in every region Rekognition is in")
     rs = sub.add_parser(
-        "reset", parents=[common], allow_abbrev=False,
+        "reset",
+        parents=[common],
+        allow_abbrev=False,
         help="forget the fake's model state (delete the state file)",
         description="Delete the fake's state file in --state-dir, whatever it holds (also a corrupt one), so "
-                    "every model is back in its declared status and the cost meter is at zero.",
+        "every model is back in its declared status and the cost meter is at zero.",
     )
     rs.set_defaults()
 
@@ -277,9 +303,7 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
         args.strict = env_flag("RCLSIM_STRICT")
     from .clock import check_time_scale, time_scale_from_env
 
-    args.time_scale = (
-        time_scale_from_env() if args.time_scale is None else check_time_scale(args.time_scale)
-    )
+    args.time_scale = time_scale_from_env() if args.time_scale is None else check_time_scale(args.time_scale)
     args.state_dir = args.state_dir or env_value("RCLSIM_STATE_DIR") or ".rclsim"
     args.output = args.output or env_value("RCLSIM_OUTPUT") or "json"
     if args.output not in ("json", "text", "table"):
@@ -292,8 +316,12 @@ def _backend(args: argparse.Namespace, **extra: Any) -> Any:
 
     if args.backend == "aws":
         return get_backend(
-            "aws", strict=args.strict, region=args.region, profile=args.profile,
-            endpoint_url=args.endpoint_url, **extra,
+            "aws",
+            strict=args.strict,
+            region=args.region,
+            profile=args.profile,
+            endpoint_url=args.endpoint_url,
+            **extra,
         )
     return get_backend(
         args.backend,
@@ -480,22 +508,32 @@ def cmd_start(args: argparse.Namespace) -> int:
     prices = _prices(args)
     units = args.max_inference_units or args.min_inference_units
     text = hourly_cost_text(prices, args.project_version_arn, units)
-    params: dict[str, Any] = {"ProjectVersionArn": args.project_version_arn,
-                              "MinInferenceUnits": args.min_inference_units}
+    params: dict[str, Any] = {
+        "ProjectVersionArn": args.project_version_arn,
+        "MinInferenceUnits": args.min_inference_units,
+    }
     if args.max_inference_units is not None:
         params["MaxInferenceUnits"] = args.max_inference_units
     if args.dry_run:
         _say(text)
-        _say(f"dry run: would call StartProjectVersion {json.dumps(params)} on {args.backend}"
-             + ("" if args.no_wait else ", then wait for RUNNING") + "; nothing was called")
+        _say(
+            f"dry run: would call StartProjectVersion {json.dumps(params)} on {args.backend}"
+            + ("" if args.no_wait else ", then wait for RUNNING")
+            + "; nothing was called"
+        )
         return 0
     _confirm_billable(args, text)
     with _backend(args) as backend:
         _say(f"starting {args.project_version_arn} on {_where(args, backend)}")
         model = resolve(backend, args.project_version_arn)
         outcome = start_model(
-            backend, model, min_inference_units=args.min_inference_units,
-            max_inference_units=args.max_inference_units, wait=not args.no_wait, say=_say, prices=prices,
+            backend,
+            model,
+            min_inference_units=args.min_inference_units,
+            max_inference_units=args.max_inference_units,
+            wait=not args.no_wait,
+            say=_say,
+            prices=prices,
         )
     _say(outcome.message)
     _print({"Status": outcome.status}, args, "StartProjectVersion")
@@ -509,9 +547,14 @@ def cmd_stop(args: argparse.Namespace) -> int:
         raise RclsimError("stop --all needs --project-arn")
     with _backend(args) as backend:
         if args.all:
-            found = backend.describe_project_versions(ProjectArn=args.project_arn)["ProjectVersionDescriptions"]
-            models = [ModelRef(d["ProjectVersionArn"], args.project_arn) for d in found
-                      if d["Status"] in BILLING_STATUSES]
+            found = backend.describe_project_versions(ProjectArn=args.project_arn)[
+                "ProjectVersionDescriptions"
+            ]
+            models = [
+                ModelRef(d["ProjectVersionArn"], args.project_arn)
+                for d in found
+                if d["Status"] in BILLING_STATUSES
+            ]
             if not models:
                 _say(f"no version of {args.project_arn} is starting or running")
         else:
@@ -541,7 +584,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             token = None
             while True:
                 page = backend.describe_project_versions(
-                    ProjectArn=args.project_arn, **({"NextToken": token} if token else {}))
+                    ProjectArn=args.project_arn, **({"NextToken": token} if token else {})
+                )
                 pages.extend(page["ProjectVersionDescriptions"])
                 token = page.get("NextToken")
                 if not token:
@@ -549,15 +593,18 @@ def cmd_status(args: argparse.Namespace) -> int:
             response = {"ProjectVersionDescriptions": pages}
         else:
             model = resolve(backend, args.project_version_arn)
-            response = backend.describe_project_versions(ProjectArn=model.project_arn,
-                                                         VersionNames=[model.version_name])
+            response = backend.describe_project_versions(
+                ProjectArn=model.project_arn, VersionNames=[model.version_name]
+            )
     _print(response, args, "DescribeProjectVersions")
     return 0
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
     if args.backend == "aws":
-        raise RclsimError("the cost meter measures the fake; for real charges see AWS Cost Explorer or your bill")
+        raise RclsimError(
+            "the cost meter measures the fake; for real charges see AWS Cost Explorer or your bill"
+        )
     with _backend(args) as backend:
         bill = backend.bill()
     _print(bill.as_dict(), args, "Cost")

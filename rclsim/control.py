@@ -60,7 +60,9 @@ def resolve(backend: Backend, arn: str) -> ModelRef:
     own creation number)."""
     parsed = parse_version_arn(arn)
     if parsed is None:
-        raise RclsimError(f"{arn!r} is not a project version ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/NUMBER)")
+        raise RclsimError(
+            f"{arn!r} is not a project version ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/NUMBER)"
+        )
     token = None
     while True:
         params: dict[str, Any] = {"ProjectNames": [parsed.project]}
@@ -140,7 +142,9 @@ def stop_model(backend: Backend, model: ModelRef, *, say: Say = _stderr) -> Outc
     if status == "STARTING":
         say(f"{model.version_name} is STARTING; waiting until it can be stopped")
         try:
-            status = backend.wait_until_running(model.project_arn, model.version_name, progress=_progress(say))
+            status = backend.wait_until_running(
+                model.project_arn, model.version_name, progress=_progress(say)
+            )
         except Exception as exc:  # FAILED: nothing to stop
             status = getattr(exc, "status", None) or current_status(backend, model)
     if status != "RUNNING":
@@ -211,8 +215,13 @@ def running_model(
     started = False
     try:
         outcome = start_model(
-            backend, model, min_inference_units=min_inference_units, max_inference_units=max_inference_units,
-            wait=False, say=say, prices=prices,
+            backend,
+            model,
+            min_inference_units=min_inference_units,
+            max_inference_units=max_inference_units,
+            wait=False,
+            say=say,
+            prices=prices,
         )
         started = outcome.changed
         if not started:

@@ -218,7 +218,8 @@ class FakeRekognition:
         trainings = [
             (decl.arn, decl.training_seconds)
             for decl in self.declarations.versions.values()
-            if decl.training_seconds is not None and decl.status not in ("TRAINING_IN_PROGRESS", "TRAINING_FAILED")
+            if decl.training_seconds is not None
+            and decl.status not in ("TRAINING_IN_PROGRESS", "TRAINING_FAILED")
         ]
         return compute_bill(self.prices, self.lifecycle.usage(), trainings, self.clock.now())
 

@@ -41,7 +41,10 @@ class PriceTable:
             self.source: str = data["source"]
             self.fallback: str = data["fallback_region"]
             self.regions: dict[str, dict[str, float]] = {
-                region: {"InferenceUnitHour": float(p["InferenceUnitHour"]), "TrainingHour": float(p["TrainingHour"])}
+                region: {
+                    "InferenceUnitHour": float(p["InferenceUnitHour"]),
+                    "TrainingHour": float(p["TrainingHour"]),
+                }
                 for region, p in data["regions"].items()
             }
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -161,12 +164,21 @@ def compute_bill(
     for arn, seconds in trainings:
         p = prices.for_arn(arn)
         hours = seconds / 3600
-        lines.append(BillLine(arn, "training", hours, "hours", p.training_hour, hours * p.training_hour, p.note))
+        lines.append(
+            BillLine(arn, "training", hours, "hours", p.training_hour, hours * p.training_hour, p.note)
+        )
     for arn, seconds in iu_seconds.items():
         p = prices.for_arn(arn)
         hours = seconds / 3600
         lines.append(
-            BillLine(arn, "inference", hours, "inference-unit hours", p.inference_unit_hour,
-                     hours * p.inference_unit_hour, p.note)
+            BillLine(
+                arn,
+                "inference",
+                hours,
+                "inference-unit hours",
+                p.inference_unit_hour,
+                hours * p.inference_unit_hour,
+                p.note,
+            )
         )
     return Bill(tuple(lines), prices.currency, prices.as_of, prices.source)

@@ -101,7 +101,7 @@ def _same_project(version_arn: str, project_arn: str) -> bool:
     if v is None:
         return False
     prefix = f"arn:{v.partition}:rekognition:{v.region}:{v.account}:project/{v.project}/"
-    return project_arn.startswith(prefix) and project_arn[len(prefix):].isdigit()
+    return project_arn.startswith(prefix) and project_arn[len(prefix) :].isdigit()
 
 
 class Declarations:
@@ -150,8 +150,13 @@ class Declarations:
         """A version no declaration names but recordings answer for: RUNNING, in a derived project."""
         parsed = parse_version_arn(arn)
         project_arn = parsed.project_arn if parsed else arn
-        return VersionDecl(arn=arn, project_arn=project_arn, status="RUNNING", declared=False,
-                           status_message="The model is running (rclsim: implied by recordings).")
+        return VersionDecl(
+            arn=arn,
+            project_arn=project_arn,
+            status="RUNNING",
+            declared=False,
+            status_message="The model is running (rclsim: implied by recordings).",
+        )
 
     def project_of(self, project_arn: str) -> ProjectDecl | None:
         return self.projects.get(project_arn)

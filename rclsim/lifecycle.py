@@ -152,7 +152,10 @@ class Lifecycle:
         while state.next_status is not None and state.ready_at is not None and state.ready_at <= now:
             at = state.ready_at
             state = state.evolve(
-                status=state.next_status, changed_at=at, next_status=None, ready_at=None,
+                status=state.next_status,
+                changed_at=at,
+                next_status=None,
+                ready_at=None,
                 status_message=STATUS_MESSAGES.get(state.next_status),
             )
             if state.status == "RUNNING":
@@ -197,9 +200,13 @@ class Lifecycle:
             now = self.clock.now()
             txn.put(
                 state.evolve(
-                    status="STARTING", changed_at=now, status_message=STATUS_MESSAGES["STARTING"],
-                    next_status=decl.start_outcome, ready_at=now + decl.start_seconds * self.time_scale,
-                    min_iu=min_iu, max_iu=max_iu,
+                    status="STARTING",
+                    changed_at=now,
+                    status_message=STATUS_MESSAGES["STARTING"],
+                    next_status=decl.start_outcome,
+                    ready_at=now + decl.start_seconds * self.time_scale,
+                    min_iu=min_iu,
+                    max_iu=max_iu,
                 )
             )
         return {"Status": "STARTING"}
@@ -219,8 +226,11 @@ class Lifecycle:
             txn.close_usage(arn, now)
             txn.put(
                 state.evolve(
-                    status="STOPPING", changed_at=now, status_message=STATUS_MESSAGES["STOPPING"],
-                    next_status="STOPPED", ready_at=now + decl.stop_seconds * self.time_scale,
+                    status="STOPPING",
+                    changed_at=now,
+                    status_message=STATUS_MESSAGES["STOPPING"],
+                    next_status="STOPPED",
+                    ready_at=now + decl.stop_seconds * self.time_scale,
                 )
             )
         return {"Status": "STOPPING"}
@@ -251,7 +261,9 @@ class Lifecycle:
         return list(decls.values())
 
     def _project_arns(self) -> dict[str, dt.datetime | None]:
-        projects: dict[str, dt.datetime | None] = {a: p.created for a, p in self.declarations.projects.items()}
+        projects: dict[str, dt.datetime | None] = {
+            a: p.created for a, p in self.declarations.projects.items()
+        }
         with self.state.transaction() as txn:
             stored = [s.arn for s in txn.all()]
         for arn in stored:
@@ -285,7 +297,9 @@ class Lifecycle:
             out["VersionDescription"] = decl.description
         return out
 
-    def describe_versions(self, params: Mapping[str, Any], op: str = "DescribeProjectVersions") -> dict[str, Any]:
+    def describe_versions(
+        self, params: Mapping[str, Any], op: str = "DescribeProjectVersions"
+    ) -> dict[str, Any]:
         project_arn = params["ProjectArn"]
         if project_arn not in self._project_arns():
             raise service_error("ResourceNotFoundException", f"The project {project_arn} does not exist.", op)

@@ -106,8 +106,16 @@ class Transaction:
             "INSERT OR REPLACE INTO versions "
             "(arn, status, changed_at, status_message, next_status, ready_at, min_iu, max_iu) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (state.arn, state.status, state.changed_at, state.status_message, state.next_status,
-             state.ready_at, state.min_iu, state.max_iu),
+            (
+                state.arn,
+                state.status,
+                state.changed_at,
+                state.status_message,
+                state.next_status,
+                state.ready_at,
+                state.min_iu,
+                state.max_iu,
+            ),
         )
 
     def open_usage(self, arn: str, started_at: float, inference_units: int) -> None:
@@ -164,7 +172,9 @@ class StateStore:
                         conn.execute(statement)
                 meta = dict(conn.execute("SELECT key, value FROM rclsim_meta").fetchall())
                 if not meta:
-                    conn.execute("INSERT INTO rclsim_meta VALUES ('app', ?), ('schema', ?)", (_APP, _SCHEMA_VERSION))
+                    conn.execute(
+                        "INSERT INTO rclsim_meta VALUES ('app', ?), ('schema', ?)", (_APP, _SCHEMA_VERSION)
+                    )
                 elif meta.get("app") != _APP or meta.get("schema") != _SCHEMA_VERSION:
                     raise StateError(
                         f"{self.describe()} holds state of another program or rclsim version "

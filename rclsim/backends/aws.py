@@ -88,7 +88,8 @@ class AwsBackend(Backend):
         self.client.meta.events.register(event, report, unique_id="rclsim-wait-progress")
         try:
             self.client.get_waiter("project_version_running").wait(
-                ProjectArn=project_arn, VersionNames=[version_name],
+                ProjectArn=project_arn,
+                VersionNames=[version_name],
                 WaiterConfig={"Delay": self.poll_delay, "MaxAttempts": self.max_attempts},
             )
         except WaiterError as exc:

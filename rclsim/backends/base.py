@@ -96,16 +96,56 @@ class Backend(abc.ABC):
             if status in until:
                 return status
             if status in fail:
-                raise WaitFailed(f"{version_name} reached {status} while waiting for {'/'.join(until)}", status)
+                raise WaitFailed(
+                    f"{version_name} reached {status} while waiting for {'/'.join(until)}", status
+                )
             if attempt + 1 < (max_attempts or self.max_attempts):
                 self._sleep(self.poll_delay)
         raise WaitFailed(
             f"{version_name} is still {status} after {max_attempts or self.max_attempts} checks", status
         )
 
-    def wait_until_running(self, project_arn: str, version_name: str, *, progress: Progress | None = None) -> str:
+    def wait_until_running(
+        self, project_arn: str, version_name: str, *, progress: Progress | None = None
+    ) -> str:
         """Wait for RUNNING (botocore's ``project_version_running`` rules: FAILED ends the wait)."""
-        return self.wait_for_status(project_arn, version_name, {"RUNNING"}, fail={"FAILED"}, progress=progress)
+        return self.wait_for_status(
+            project_arn, version_name, {"RUNNING"}, fail={"FAILED"}, progress=progress
+        )
+
+    def get_waiter(self, waiter_name: str) -> Any:
+        """botocore's own waiter (``"project_version_running"``, ``"project_version_training_completed"``)
+        driving this backend, as ``client.get_waiter`` does. Its delays are botocore's (30 s between
+        polls unless ``WaiterConfig`` says otherwise)."""
+        import botocore.waiter
+        from botocore import xform_name
+
+        from ..apimodel import load_service_data
+
+        config = botocore.waiter.WaiterModel(load_service_data("waiters-2"))
+        names = {xform_name(name): name for name in config.waiter_names}
+        if waiter_name not in names:
+            raise ValueError(f"waiter does not exist: {waiter_name} (choose from {', '.join(sorted(names))})")
+        single = config.get_waiter(names[waiter_name])
+        method = botocore.waiter.NormalizedOperationMethod(getattr(self, xform_name(single.operation)))
+        return botocore.waiter.Waiter(names[waiter_name], single, method)
+
+    def get_paginator(self, operation_name: str) -> Any:
+        """botocore's own paginator (``"describe_projects"``, ``"describe_project_versions"``) over
+        this backend, as ``client.get_paginator`` does."""
+        import botocore.paginate
+        from botocore import xform_name
+
+        from ..apimodel import load_service_data, operation_model
+
+        configs = load_service_data("paginators-1")["pagination"]
+        names = {xform_name(name): name for name in configs}
+        if operation_name not in names:
+            raise ValueError(f"operation cannot be paginated: {operation_name}")
+        api_name = names[operation_name]
+        return botocore.paginate.Paginator(
+            getattr(self, operation_name), configs[api_name], operation_model(api_name)
+        )
 
     @property
     def exceptions(self) -> Any:
