@@ -51,7 +51,7 @@ def service_model() -> ServiceModel:
     return botocore.model.ServiceModel(raw, service_name=SERVICE_NAME)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_service_data(kind: str) -> Any:
     """Another file of botocore's Rekognition data (``"waiters-2"``, ``"paginators-1"``)."""
     import botocore.loaders

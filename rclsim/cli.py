@@ -40,11 +40,18 @@ examples:
 """
 
 
-def _common_options(suppress: bool) -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors in one line (and where to read more) instead of a usage block."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _common_options(suppress: bool) -> _Parser:
     """Options accepted both before and after the command. On subcommands their defaults are
     suppressed so a value given before the command is not overwritten by the subparser's default."""
     default = argparse.SUPPRESS if suppress else None
-    p = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    p = _Parser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("backend options")
     g.add_argument(
         "--backend",
@@ -54,6 +61,7 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--recordings",
+        dest="recordings_after" if suppress else "recordings",
         metavar="DIR",
         action="append",
         default=default,
@@ -117,7 +125,7 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rclsim",
         description="Offline testing and simulation for Amazon Rekognition Custom Labels.",
         epilog=_EPILOG,
@@ -126,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=_version_text())
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     common = _common_options(suppress=True)
 
     d = sub.add_parser(
@@ -177,11 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--out", metavar="PATH", help="where to write the annotated image (.jpg or .png)")
     r.add_argument(
         "--side-by-side",
-        nargs="?",
-        const="",
-        metavar="PATH",
-        help="also write original|annotated side by side (default <stem>-side-by-side.jpg)",
+        action="store_true",
+        help="also write original|annotated side by side, as <stem>-side-by-side.jpg beside the output",
     )
+    r.add_argument("--side-by-side-out", metavar="PATH", help="where to write the side-by-side image")
     r.add_argument("--no-labels", action="store_true", help="boxes only, no name tags")
     r.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
@@ -297,8 +304,11 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
         args.backend = env_value("RCLSIM_BACKEND") or "replay"
         if args.backend not in ("replay", "aws"):
             raise RclsimError(f"RCLSIM_BACKEND={args.backend!r}: choose replay or aws")
-    if args.recordings is None:
+    after = getattr(args, "recordings_after", None)
+    if args.recordings is None and after is None:
         args.recordings = recording_dirs_from_env()
+    else:  # given before and after the command: all of them, in order
+        args.recordings = (args.recordings or []) + (after or [])
     if args.strict is None:
         args.strict = env_flag("RCLSIM_STRICT")
     from .clock import check_time_scale, time_scale_from_env
@@ -365,13 +375,13 @@ def _print(data: Any, args: argparse.Namespace, operation: str) -> None:
 
 # -- commands ------------------------------------------------------------------------------------
 def cmd_detect(args: argparse.Namespace) -> int:
-    from .imageparam import image_param, parse_image_json
+    from .imageparam import image_param
 
     if args.image_bytes is not None:
+        if args.image_bytes.startswith("file://"):
+            raise RclsimError("--image-bytes takes fileb://PATH (the file's bytes), not file://")
         ref = args.image_bytes if args.image_bytes.startswith("fileb://") else "fileb://" + args.image_bytes
         image = image_param(ref)
-    elif args.image.lstrip().startswith("{") or args.image.startswith("file://"):
-        image = parse_image_json(args.image)
     else:
         image = image_param(args.image)
     params: dict[str, Any] = {"ProjectVersionArn": args.project_version_arn, "Image": image}
@@ -403,8 +413,16 @@ def _load_json_file(name: str) -> Any:
 
 
 def _schema_problems(data: Any) -> tuple[str, list[Any]]:
-    from .schemas import looks_like_recording, recording_problems, response_problems
+    from .schemas import (
+        looks_like_models,
+        looks_like_recording,
+        models_problems,
+        recording_problems,
+        response_problems,
+    )
 
+    if looks_like_models(data):
+        return "models file", models_problems(data)
     if looks_like_recording(data):
         return "recording", recording_problems(data)
     return "response", response_problems(data)
@@ -416,13 +434,15 @@ def cmd_draw(args: argparse.Namespace) -> int:
     label = "stdin" if args.response == "-" else args.response
     if problems:
         raise RclsimError(f"{label}: not a valid {kind}: {problems[0]}")
+    if kind == "models file":
+        raise RclsimError(f"{label}: a models.json declares models; draw needs a response or a recording")
     labels = data["response"]["CustomLabels"] if kind == "recording" else data["CustomLabels"]
 
     from .drawing import draw_files
 
-    side = None
-    if args.side_by_side is not None:
-        side = args.side_by_side or ""
+    if not (0 <= args.min_confidence <= 100):  # also false for NaN
+        raise RclsimError(f"--min-confidence must be between 0 and 100, got {args.min_confidence}")
+    side = args.side_by_side_out if args.side_by_side_out else ("" if args.side_by_side else None)
     written = draw_files(
         labels,
         args.image,
@@ -451,6 +471,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             failed += 1
             for p in problems:
                 print(f"{name}: {p.path}: {p.message}")
+        elif kind == "models file":
+            count = sum(len(p["versions"]) for p in data["projects"])
+            print(f"{name}: valid {kind} ({count} versions)")
         else:
             labels = data["response"]["CustomLabels"] if kind == "recording" else data["CustomLabels"]
             print(f"{name}: valid {kind} ({len(labels)} labels)")
@@ -678,25 +701,19 @@ def _one_line(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    debug = bool(args.debug) or env_flag_safe("RCLSIM_DEBUG")
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     warnings.showwarning = _show_warning
+    debug = bool(args.debug)
     try:
+        debug = debug or env_flag("RCLSIM_DEBUG")
         _resolve(args)
         return _COMMANDS[args.command](args)
     except Exception as exc:
         if debug:
             raise
         return _report(exc)
-
-
-def env_flag_safe(name: str) -> bool:
-    try:
-        return env_flag(name)
-    except RclsimError:
-        return False
 
 
 def _report(exc: Exception) -> int:

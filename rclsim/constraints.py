@@ -11,8 +11,8 @@ This module walks the operation's input shape from the model and reports every v
 so the fake rejects exactly what the model constrains, whichever botocore is installed. Choices where
 the real service's wording is unverified ([U] in the fact sheet) are documented in the README:
 
-* a value of the wrong type (or a non-finite number) is a ``SerializationException``, the code the JSON
-  protocol uses for bodies it cannot read;
+* a value of the wrong type (or a non-finite number, or an ``integer`` beyond 32 bits) is a
+  ``SerializationException``, the code the JSON protocol uses for bodies it cannot read;
 * blob length maxima are not checked here: an oversized image is the image check's
   ``ImageTooLargeException``;
 * members the model does not know are ignored, as JSON services ignore unknown input members.
@@ -80,6 +80,9 @@ def _walk(shape: Any, value: Any, path: str, out: ParameterProblems) -> None:
         if bad_bool or not isinstance(value, expected):
             out.type_errors.append(f"Value '{_show(value)}' at '{path}' is not a valid {type_name}")
             return
+    if type_name == "integer" and not -(2**31) <= value < 2**31:
+        out.type_errors.append(f"Value '{value}' at '{path}' is out of range for a 32-bit integer")
+        return
     if type_name in ("float", "double") and not math.isfinite(value):
         out.type_errors.append(f"Value '{_show(value)}' at '{path}' is not a finite number")
         return

@@ -61,7 +61,8 @@ def resolve(backend: Backend, arn: str) -> ModelRef:
     parsed = parse_version_arn(arn)
     if parsed is None:
         raise RclsimError(
-            f"{arn!r} is not a project version ARN (arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/NUMBER)"
+            f"{arn!r} is not a project version ARN "
+            "(arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/NUMBER)"
         )
     token = None
     while True:

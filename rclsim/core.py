@@ -195,6 +195,13 @@ class FakeRekognition:
                 "Request has invalid parameters: Image must contain exactly one of Bytes or S3Object",
                 DETECT,
             )
+        s3 = image.get("S3Object")
+        if s3 is not None and not (s3.get("Bucket") and s3.get("Name")):
+            raise service_error(
+                "InvalidParameterException",
+                "Request has invalid parameters: Image.S3Object needs both Bucket and Name",
+                DETECT,
+            )
         arn = params["ProjectVersionArn"]
         decl = self.lifecycle.require_running(arn, DETECT)
         ref = self._check_image(image)

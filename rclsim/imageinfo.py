@@ -3,7 +3,9 @@
 The service accepts only PNG and JPEG and checks sizes and dimensions before it looks at pixels. The
 fake does the same from the headers alone, so ``rclsim detect`` answers in microseconds and never
 imports OpenCV. Anything that is not a well-formed PNG or JPEG header is reported as such; the
-caller maps that to ``InvalidImageFormatException``.
+caller maps that to ``InvalidImageFormatException``. A file cut short is caught too, without decoding:
+a JPEG must have scan data and an end-of-image marker after its frame header, a PNG an ``IDAT`` and an
+``IEND`` chunk. Damage inside the compressed data itself is not looked for.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ def _png(data: bytes) -> ImageInfo:
     if len(data) < 24 or data[12:16] != b"IHDR":
         raise NotAnImage("PNG data is truncated or its first chunk is not IHDR")
     width, height = struct.unpack(">II", data[16:24])
+    idat = data.find(b"IDAT", 24)
+    if idat < 0 or data.find(b"IEND", idat) < 0:
+        raise NotAnImage("PNG data is truncated: no IDAT and IEND chunks")
     return ImageInfo("png", width, height)
 
 
@@ -66,6 +71,9 @@ def _jpeg(data: bytes) -> ImageInfo:
             height, width = struct.unpack(">HH", data[pos + 3 : pos + 7])
             if width == 0 or height == 0:
                 raise NotAnImage("JPEG frame header gives a zero width or height")
+            scan = data.find(b"\xff\xda", pos)
+            if scan < 0 or data.find(b"\xff\xd9", scan + 2) < 0:
+                raise NotAnImage("JPEG data is truncated: no complete scan after the frame header")
             return ImageInfo("jpeg", width, height)
         pos += length
     raise NotAnImage("JPEG data is truncated: no frame header with the image size")

@@ -74,10 +74,13 @@ def image_param(ref: str | os.PathLike[str] | bytes) -> dict[str, Any]:
     if isinstance(ref, (bytes, bytearray)):
         return {"Bytes": bytes(ref)}
     text = os.fspath(ref)
+    if not text.strip():
+        raise RclsimError("the image is empty: give JSON, s3://BUCKET/KEY, fileb://PATH or a path")
     if text.startswith("s3://"):
         return _s3(text)
     if text.startswith("fileb://"):
         return {"Bytes": read_image_bytes(text[len("fileb://") :])}
-    if text.lstrip().startswith("{") or text.startswith("file://"):
+    stripped = text.strip()
+    if text.startswith("file://") or stripped[0] in '{["' or stripped in ("null", "true", "false"):
         return parse_image_json(text)
     return {"Bytes": read_image_bytes(text)}

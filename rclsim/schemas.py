@@ -151,7 +151,7 @@ def recording_schema() -> dict[str, Any]:
     return _load("recording.schema.json")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def models_schema() -> dict[str, Any]:
     """The committed schema of model declarations (``models.json``)."""
     return _load("models.schema.json")
@@ -205,5 +205,11 @@ def models_problems(declarations: Any) -> list[SchemaProblem]:
 
 
 def looks_like_recording(data: Any) -> bool:
-    """True for data that claims to be an rclsim recording (as opposed to a plain AWS response)."""
-    return isinstance(data, Mapping) and "format" in data and "response" in data
+    """True for data that claims to be an rclsim file (it has a ``format`` key) and is not a
+    ``models.json``: it is then judged as a recording, so a broken one is reported, never taken for
+    something else."""
+    return isinstance(data, Mapping) and "format" in data and data.get("format") != "rclsim.models"
+
+
+def looks_like_models(data: Any) -> bool:
+    return isinstance(data, Mapping) and data.get("format") == "rclsim.models"

@@ -13,6 +13,7 @@ left alone; ``rclsim reset`` deletes it on request.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -139,7 +140,7 @@ class Transaction:
 class StateStore:
     """Model state in memory (``path=None``) or in ``DIR/state.sqlite3`` (``path=DIR``)."""
 
-    def __init__(self, state_dir: str | Path | None = None):
+    def __init__(self, state_dir: str | os.PathLike[str] | None = None):
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self._lock = threading.RLock()
         self._conn = self._connect()

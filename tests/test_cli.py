@@ -332,3 +332,120 @@ def test_console_script_help_and_version() -> None:
     assert result.stdout.startswith("rclsim ")
     result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "usage" in result.stderr
+
+
+# -- found by trying it as a new user ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["detect", "--project-version-arn", ARTICLE_ARN, "--image", "[1,2]"], "expected a JSON object"),
+        (["detect", "--project-version-arn", ARTICLE_ARN, "--image", "null"], "expected a JSON object"),
+        (["detect", "--project-version-arn", ARTICLE_ARN, "--image", ""], "the image is empty"),
+        (["detect", "--project-version-arn", ARTICLE_ARN, "--image-bytes", "file://x.jpg"], "fileb://"),
+        (
+            [
+                "--backend",
+                "aws",
+                "--endpoint-url",
+                "not-a-url",
+                "detect",
+                "--project-version-arn",
+                ARTICLE_ARN,
+                "--image",
+                "s3://b-1/k",
+            ],
+            "cannot make a Rekognition client",
+        ),
+    ],
+)
+def test_odd_image_values_and_endpoints_are_user_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (1, "")
+    assert fragment in err and len(err.strip().splitlines()) == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["detect", "--project-version-arn", ARTICLE_ARN, "--image", "x", "--min-confidence", "abc"],
+        ["detect", "--image", "x"],
+        ["detect", "--nope"],
+        ["draw", "r.json"],
+    ],
+)
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    _, err = capsys.readouterr()
+    assert info.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and "--help" in err
+
+
+def test_recordings_given_before_and_after_the_command_are_all_searched(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder, name in ((one, "a"), (two, "b")):
+        folder.mkdir()
+        (folder / f"{name}.json").write_text(
+            json.dumps({"CustomLabels": [{"Name": name, "Confidence": 50.0}]})
+        )
+        (folder / f"{name}.jpg").write_bytes(STAND_IN.read_bytes() + name.encode())  # distinct bytes
+    for name, folder in (("a", one), ("b", two)):
+        code, out, err = run(
+            capsys,
+            "--recordings",
+            str(one),
+            "detect",
+            "--recordings",
+            str(two),
+            "--project-version-arn",
+            ARTICLE_ARN,
+            "--image-bytes",
+            f"fileb://{folder / (name + '.jpg')}",
+            "--query",
+            "CustomLabels[].Name",
+            "--output",
+            "text",
+        )
+        assert (code, out) == (0, f"{name}\n"), err
+
+
+def test_draw_min_confidence_must_be_a_percentage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    response = tmp_path / "r.json"
+    response.write_text(json.dumps(FILTERED_75))
+    for bad in ("200", "-5", "nan"):
+        code, _, err = run(
+            capsys,
+            "draw",
+            str(response),
+            str(STAND_IN),
+            "-o",
+            str(tmp_path / "o.jpg"),
+            "--min-confidence",
+            bad,
+        )
+        assert code == 1 and "between 0 and 100" in err
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_draw_side_by_side_flag_before_the_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    response = tmp_path / "r.json"
+    response.write_text(json.dumps(FILTERED_75))
+    image = tmp_path / "p.jpg"
+    image.write_bytes(STAND_IN.read_bytes())
+    code, out, err = run(capsys, "draw", "--side-by-side", str(response), str(image))
+    assert code == 0, err
+    assert [Path(p).name for p in out.split()] == ["p-detect.jpg", "p-side-by-side.jpg"]
+
+
+def test_a_recording_with_a_format_but_no_response_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "r.json").write_text(json.dumps({"format": "rclsim.recording", "Response": {}}))
+    code, _, err = run(capsys, "--recordings", str(tmp_path), *detect())
+    assert code == 1 and "r.json" in err and "fails the schema" in err
+    code, out, _ = run(capsys, "validate", str(tmp_path / "r.json"))
+    assert code == 1 and "'response' is a required property" in out

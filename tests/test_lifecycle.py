@@ -185,9 +185,12 @@ def declare(
     return project
 
 
+SHOP = "arn:aws:rekognition:us-east-1:111122223333:project/shop"
+
+
 def shop_version(n: int, **extra: object) -> dict:
     return {
-        "ProjectVersionArn": f"arn:aws:rekognition:us-east-1:111122223333:project/shop/version/shop.v{n}/17000000{n:05d}",
+        "ProjectVersionArn": f"{SHOP}/version/shop.v{n}/17000000{n:05d}",
         "Status": "TRAINING_COMPLETED",
         "CreationTimestamp": f"2023-11-{14 + n:02d}T00:00:00Z",
         **extra,

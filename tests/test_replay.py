@@ -407,3 +407,39 @@ def test_validation_verdict_is_cached_outside_the_package(
         rclsim.get_backend("replay", recordings=[folder]).detect_custom_labels(
             ProjectVersionArn=OTHER_ARN, Image=IMG
         )
+
+
+def test_bytes_as_text_or_file_object_are_sent_as_botocore_sends_them(
+    backend: rclsim.Backend, article_image_bytes: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(article_image_bytes)
+    with path.open("rb") as handle:
+        from_file = backend.detect_custom_labels(
+            ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": handle}, MinConfidence=75
+        )
+    assert from_file == FILTERED_75
+    with pytest.raises(ClientError) as info:  # text is sent as its UTF-8 bytes: not an image
+        backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": "aGVsbG8="})
+    assert code_of(info) == "InvalidImageFormatException"
+
+
+def test_truncated_images_and_incomplete_s3_objects(
+    backend: rclsim.Backend, article_image_bytes: bytes
+) -> None:
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(
+            ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": article_image_bytes[:200]}
+        )
+    assert code_of(info) == "InvalidImageFormatException"
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(
+            ProjectVersionArn=ARTICLE_ARN, Image={"S3Object": {"Bucket": "my-bucket"}}
+        )
+    assert code_of(info) == "InvalidParameterException"
+
+
+def test_max_results_beyond_32_bits_is_a_serialization_error(backend: rclsim.Backend) -> None:
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MaxResults=2**31)
+    assert code_of(info) == "SerializationException"

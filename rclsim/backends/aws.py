@@ -42,9 +42,15 @@ class AwsBackend(Backend):
     ) -> None:
         if client is None:
             import boto3
+            from botocore.exceptions import BotoCoreError
 
-            session = boto3.Session(profile_name=profile, region_name=region)
-            client = session.client("rekognition", endpoint_url=endpoint_url)
+            try:
+                session = boto3.Session(profile_name=profile, region_name=region)
+                client = session.client("rekognition", endpoint_url=endpoint_url)
+            except (ValueError, BotoCoreError) as exc:
+                from ..errors import RclsimError
+
+                raise RclsimError(f"cannot make a Rekognition client: {exc}") from None
         self.client = client
         self.strict = strict
 

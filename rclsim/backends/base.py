@@ -93,8 +93,8 @@ class Backend(abc.ABC):
             status = descriptions[0]["Status"] if descriptions else None
             if progress is not None and status is not None:
                 progress(status, self._now() - started)
-            if status in until:
-                return status
+            if status is not None and status in until:
+                return str(status)
             if status in fail:
                 raise WaitFailed(
                     f"{version_name} reached {status} while waiting for {'/'.join(until)}", status

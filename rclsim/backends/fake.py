@@ -42,7 +42,7 @@ class FakeBackend(Backend):
         from botocore.validate import validate_parameters
 
         validate_parameters(params, operation_model(operation).input_shape)
-        return self.core.call(operation, params)
+        return self.core.call(operation, _as_sent(params))
 
     @property
     def clock(self) -> Clock:
@@ -73,6 +73,20 @@ class FakeBackend(Backend):
 
     def close(self) -> None:
         self.core.lifecycle.state.close()
+
+
+def _as_sent(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters as botocore's serializer would send them: an ``Image.Bytes`` given as text is
+    sent as its UTF-8 bytes, one given as a file object as what ``read()`` returns."""
+    image = params.get("Image")
+    if not isinstance(image, dict) or "Bytes" not in image:
+        return params
+    blob = image["Bytes"]
+    if isinstance(blob, str):
+        blob = blob.encode("utf-8")
+    elif hasattr(blob, "read"):
+        blob = blob.read()
+    return {**params, "Image": {**image, "Bytes": blob}}
 
 
 class ReplayBackend(FakeBackend):
