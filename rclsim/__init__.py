@@ -30,6 +30,7 @@ ARTICLE_PROJECT_ARN = "arn:aws:rekognition:ap-northeast-1:123456789012:project/l
 ARTICLE_IMAGE = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a31335627a0.jpg"}}
 
 from .backends import BACKENDS, Backend, get_backend  # noqa: E402
+from .control import find_running, running_model  # noqa: E402
 from .errors import RclsimError, RecordingError  # noqa: E402
 from .imageparam import image_param  # noqa: E402
 
@@ -41,6 +42,8 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "get_backend",
+    "running_model",
+    "find_running",
     "image_param",
     "RclsimError",
     "RecordingError",
