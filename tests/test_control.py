@@ -82,7 +82,7 @@ def test_running_model_reports_a_failed_stop() -> None:
 
 CHILD = """
 import sys, rclsim
-backend = rclsim.get_backend("replay", state_dir=sys.argv[1], time_scale=0.01)  # starting takes 6 s
+backend = rclsim.get_backend("replay", state_dir=sys.argv[1], time_scale=0.003)  # starting takes 1.8 s
 with rclsim.running_model(backend, rclsim.ARTICLE_MODEL_ARN):
     print("inside", flush=True)
 """
@@ -101,7 +101,7 @@ def test_ctrl_c_while_starting_still_stops_the_model(tmp_path: Path) -> None:
         while "waiting for" not in seen and time.monotonic() < deadline:
             seen += child.stderr.readline()
         assert "waiting for" in seen
-        parent = rclsim.get_backend("replay", state_dir=tmp_path, time_scale=0.01)
+        parent = rclsim.get_backend("replay", state_dir=tmp_path, time_scale=0.003)
         assert status(parent) == "STARTING"
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
@@ -111,7 +111,7 @@ def test_ctrl_c_while_starting_still_stops_the_model(tmp_path: Path) -> None:
     assert "inside" not in out
     assert "StopProjectVersion accepted" in err, err
     assert child.returncode != 0  # the KeyboardInterrupt still ends the program
-    time.sleep(0.7)  # stopping takes 60 s x 0.01
+    time.sleep(0.5)  # stopping takes 60 s x 0.003
     assert status(parent) == "STOPPED"
 
 
