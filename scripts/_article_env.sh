@@ -9,6 +9,11 @@
 : "${REGION:=ap-northeast-1}"
 : "${BUCKET:=my-bucket}"
 : "${KEY:=test-qiita/9c5f2a31335627a0.jpg}"
-RCLSIM_EXTRAS=""
-source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
-RCLSIM="$VENV/bin/rclsim"
+# An rclsim on PATH is used as it is; otherwise the project's .venv is made (or reused).
+if command -v rclsim >/dev/null 2>&1; then
+    RCLSIM="$(command -v rclsim)"
+else
+    RCLSIM_EXTRAS=""
+    source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
+    RCLSIM="$VENV/bin/rclsim"
+fi

@@ -239,3 +239,23 @@ def test_live_stop_of_a_stopped_model_is_reported_not_an_error(
                              {"ProjectVersionDescriptions": [{"ProjectVersionArn": ARTICLE_ARN, "Status": "STOPPED"}]})
         assert main(["stop", "--backend", "aws", "--project-version-arn", ARTICLE_ARN]) == 0
     assert "already STOPPED" in capsys.readouterr().err
+
+
+def test_the_article_scripts_run_start_detect_stop_on_the_fake(tmp_path: Path) -> None:
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    env = {**os.environ, "RCLSIM_STATE_DIR": str(tmp_path),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(scripts / name), *args], capture_output=True, text=True, env=env,
+                              timeout=120, cwd=tmp_path)
+
+    started = script("start_model.sh")
+    assert started.returncode == 0 and "per hour" in started.stderr, started.stderr
+    found = script("detect.sh", "--min-confidence", "75", "--query", "CustomLabels[].Name", "--output", "text")
+    assert found.stdout == "vehicle_registration_plate\tcar\n", found.stderr
+    other = script("detect.sh", "--query", "length(CustomLabels)")
+    assert other.stdout == "31\n"
+    assert json.loads(script("stop_model.sh").stdout) == {"Status": "STOPPING"}
+    stopped = script("detect.sh")
+    assert stopped.returncode == 255 and "ResourceNotReadyException" in stopped.stderr
