@@ -86,12 +86,14 @@ def current_status(backend: Backend, model: ModelRef) -> str | None:
 
 
 def _progress(say: Say) -> Progress:
-    last: list[str | None] = [None]
+    """Say each new status, and the same one again at most every 30 s of waiting (one line per poll
+    against AWS, a quiet wait against a fast fake)."""
+    last: dict[str, Any] = {"status": None, "at": 0.0}
 
     def report(status: str, waited: float) -> None:
-        if status != last[0] or status == "STARTING":
+        if status != last["status"] or waited - last["at"] >= 30:
             say(f"  {status} after {waited:.0f} s")
-        last[0] = status
+            last.update(status=status, at=waited)
 
     return report
 
