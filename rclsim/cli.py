@@ -570,9 +570,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
         raise RclsimError("stop --all needs --project-arn")
     with _backend(args) as backend:
         if args.all:
-            found = backend.describe_project_versions(ProjectArn=args.project_arn)[
-                "ProjectVersionDescriptions"
-            ]
+            pages = backend.get_paginator("describe_project_versions").paginate(ProjectArn=args.project_arn)
+            found = pages.build_full_result()["ProjectVersionDescriptions"]
             models = [
                 ModelRef(d["ProjectVersionArn"], args.project_arn)
                 for d in found
@@ -603,17 +602,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with _backend(args) as backend:
         if args.project_arn:
-            pages = []
-            token = None
-            while True:
-                page = backend.describe_project_versions(
-                    ProjectArn=args.project_arn, **({"NextToken": token} if token else {})
-                )
-                pages.extend(page["ProjectVersionDescriptions"])
-                token = page.get("NextToken")
-                if not token:
-                    break
-            response = {"ProjectVersionDescriptions": pages}
+            pages = backend.get_paginator("describe_project_versions").paginate(ProjectArn=args.project_arn)
+            response = pages.build_full_result()
         else:
             model = resolve(backend, args.project_version_arn)
             response = backend.describe_project_versions(

@@ -64,18 +64,11 @@ def resolve(backend: Backend, arn: str) -> ModelRef:
             f"{arn!r} is not a project version ARN "
             "(arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/NUMBER)"
         )
-    token = None
-    while True:
-        params: dict[str, Any] = {"ProjectNames": [parsed.project]}
-        if token:
-            params["NextToken"] = token
-        page = backend.describe_projects(**params)
+    pages = backend.get_paginator("describe_projects").paginate(ProjectNames=[parsed.project])
+    for page in pages:
         for project in page.get("ProjectDescriptions", []):
             if Declarations.belongs(arn, project["ProjectArn"]):
                 return ModelRef(arn, project["ProjectArn"])
-        token = page.get("NextToken")
-        if not token:
-            break
     raise RclsimError(f"no project {parsed.project!r} holds {arn} (DescribeProjects found none)")
 
 
@@ -166,36 +159,27 @@ def find_running(backend: Backend, prices: PriceTable | None = None) -> list[dic
     """Every version the backend can see that is STARTING or RUNNING (billed), with its hourly cost."""
     prices = prices or PriceTable.load()
     found = []
-    token = None
-    while True:
-        page = backend.describe_projects(**({"NextToken": token} if token else {}))
-        for project in page.get("ProjectDescriptions", []):
-            vtoken = None
-            while True:
-                params: dict[str, Any] = {"ProjectArn": project["ProjectArn"]}
-                if vtoken:
-                    params["NextToken"] = vtoken
-                versions = backend.describe_project_versions(**params)
-                for desc in versions.get("ProjectVersionDescriptions", []):
-                    if desc["Status"] in BILLING_STATUSES:
-                        units = desc.get("MinInferenceUnits") or 1
-                        p = prices.for_arn(desc["ProjectVersionArn"])
-                        row = {
-                            "ProjectVersionArn": desc["ProjectVersionArn"],
-                            "Status": desc["Status"],
-                            "MinInferenceUnits": units,
-                            "HourlyCost": round(units * p.inference_unit_hour, 4),
-                            "Currency": prices.currency,
-                        }
-                        if p.note:
-                            row["PriceNote"] = p.note
-                        found.append(row)
-                vtoken = versions.get("NextToken")
-                if not vtoken:
-                    break
-        token = page.get("NextToken")
-        if not token:
-            return found
+    projects = backend.get_paginator("describe_projects").paginate().build_full_result()
+    for project in projects.get("ProjectDescriptions", []):
+        versions = backend.get_paginator("describe_project_versions").paginate(
+            ProjectArn=project["ProjectArn"]
+        )
+        for desc in versions.build_full_result().get("ProjectVersionDescriptions", []):
+            if desc["Status"] not in BILLING_STATUSES:
+                continue
+            units = desc.get("MinInferenceUnits") or 1
+            p = prices.for_arn(desc["ProjectVersionArn"])
+            row = {
+                "ProjectVersionArn": desc["ProjectVersionArn"],
+                "Status": desc["Status"],
+                "MinInferenceUnits": units,
+                "HourlyCost": round(units * p.inference_unit_hour, 4),
+                "Currency": prices.currency,
+            }
+            if p.note:
+                row["PriceNote"] = p.note
+            found.append(row)
+    return found
 
 
 @contextlib.contextmanager

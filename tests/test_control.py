@@ -92,7 +92,10 @@ def test_ctrl_c_while_starting_still_stops_the_model(tmp_path: Path) -> None:
     """A child process is interrupted (SIGINT) while the model is STARTING: it waits for a stoppable
     status, stops the model, and the state shared on disk shows it stopped."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path)], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, str(tmp_path)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -125,8 +128,13 @@ def test_twenty_concurrent_starts_start_the_model_once(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "rclsim"
     env = {**os.environ, "RCLSIM_STATE_DIR": str(tmp_path)}
     procs = [
-        subprocess.Popen([str(exe), "start", "--project-version-arn", ARTICLE_ARN], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [str(exe), "start", "--project-version-arn", ARTICLE_ARN],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(20)
     ]
     results = [p.communicate(timeout=120) for p in procs]
@@ -212,14 +220,22 @@ def test_live_start_waits_with_botocores_waiter_and_shows_progress(
     monkeypatch.setattr(AwsBackend, "poll_delay", 0)
     desc = {"ProjectVersionArn": ARTICLE_ARN, "Status": "STARTING"}
     with Stubber(client) as stubber:
-        stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT}]},
-                             {"ProjectNames": ["licence-plates"]})
-        stubber.add_response("start_project_version", {"Status": "STARTING"},
-                             {"ProjectVersionArn": ARTICLE_ARN, "MinInferenceUnits": 1})
+        stubber.add_response(
+            "describe_projects",
+            {"ProjectDescriptions": [{"ProjectArn": PROJECT}]},
+            {"ProjectNames": ["licence-plates"]},
+        )
+        stubber.add_response(
+            "start_project_version",
+            {"Status": "STARTING"},
+            {"ProjectVersionArn": ARTICLE_ARN, "MinInferenceUnits": 1},
+        )
         for state in ("STARTING", "STARTING", "RUNNING"):
-            stubber.add_response("describe_project_versions",
-                                 {"ProjectVersionDescriptions": [{**desc, "Status": state}]},
-                                 {"ProjectArn": PROJECT, "VersionNames": [VERSION]})
+            stubber.add_response(
+                "describe_project_versions",
+                {"ProjectVersionDescriptions": [{**desc, "Status": state}]},
+                {"ProjectArn": PROJECT, "VersionNames": [VERSION]},
+            )
         assert main(["start", "--backend", "aws", "--yes", "--project-version-arn", ARTICLE_ARN]) == 0
         stubber.assert_no_pending_responses()
     out, err = capsys.readouterr()
@@ -235,24 +251,37 @@ def test_live_stop_of_a_stopped_model_is_reported_not_an_error(
     monkeypatch.setattr(boto3.Session, "client", lambda self, *a, **k: client)
     with Stubber(client) as stubber:
         stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT}]})
-        stubber.add_response("describe_project_versions",
-                             {"ProjectVersionDescriptions": [{"ProjectVersionArn": ARTICLE_ARN, "Status": "STOPPED"}]})
+        stubber.add_response(
+            "describe_project_versions",
+            {"ProjectVersionDescriptions": [{"ProjectVersionArn": ARTICLE_ARN, "Status": "STOPPED"}]},
+        )
         assert main(["stop", "--backend", "aws", "--project-version-arn", ARTICLE_ARN]) == 0
     assert "already STOPPED" in capsys.readouterr().err
 
 
 def test_the_article_scripts_run_start_detect_stop_on_the_fake(tmp_path: Path) -> None:
     scripts = Path(__file__).resolve().parent.parent / "scripts"
-    env = {**os.environ, "RCLSIM_STATE_DIR": str(tmp_path),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "RCLSIM_STATE_DIR": str(tmp_path),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
 
     def script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(scripts / name), *args], capture_output=True, text=True, env=env,
-                              timeout=120, cwd=tmp_path)
+        return subprocess.run(
+            ["bash", str(scripts / name), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            cwd=tmp_path,
+        )
 
     started = script("start_model.sh")
     assert started.returncode == 0 and "per hour" in started.stderr, started.stderr
-    found = script("detect.sh", "--min-confidence", "75", "--query", "CustomLabels[].Name", "--output", "text")
+    found = script(
+        "detect.sh", "--min-confidence", "75", "--query", "CustomLabels[].Name", "--output", "text"
+    )
     assert found.stdout == "vehicle_registration_plate\tcar\n", found.stderr
     other = script("detect.sh", "--query", "length(CustomLabels)")
     assert other.stdout == "31\n"

@@ -45,7 +45,9 @@ VERSION_NAME = "licence-plates.2021-01-01T00.00.00"
 SECOND_ARN = ARN.replace("2021-01-01T00.00.00/1609459200000", "2021-01-02T00.00.00/1609545600000")
 SECOND_NAME = "licence-plates.2021-01-02T00.00.00"
 MODELS = {ARN: VERSION_NAME, SECOND_ARN: SECOND_NAME}
-UNKNOWN_ARN = "arn:aws:rekognition:ap-northeast-1:999999999999:project/nope/version/nope.2021-01-01/1609459200000"
+UNKNOWN_ARN = (
+    "arn:aws:rekognition:ap-northeast-1:999999999999:project/nope/version/nope.2021-01-01/1609459200000"
+)
 IMAGE = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a31335627a0.jpg"}}
 
 START_SECONDS = 600.0
@@ -222,7 +224,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(op=st.sampled_from(["start", "stop", "detect"]))
     def unknown_version(self, op: str) -> None:
         if op == "start":
-            got, _ = outcome(self.backend.start_project_version, ProjectVersionArn=UNKNOWN_ARN, MinInferenceUnits=1)
+            got, _ = outcome(
+                self.backend.start_project_version, ProjectVersionArn=UNKNOWN_ARN, MinInferenceUnits=1
+            )
         elif op == "stop":
             got, _ = outcome(self.backend.stop_project_version, ProjectVersionArn=UNKNOWN_ARN)
         else:
@@ -248,7 +252,9 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def detect_succeeds_iff_running(self) -> None:
-        got, _ = outcome(self.backend.detect_custom_labels, ProjectVersionArn=ARN, Image=IMAGE, MinConfidence=75)
+        got, _ = outcome(
+            self.backend.detect_custom_labels, ProjectVersionArn=ARN, Image=IMAGE, MinConfidence=75
+        )
         assert got == self.refs[ARN].detect(self.now()), self.context(ARN)
 
     @invariant()
