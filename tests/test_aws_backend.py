@@ -155,10 +155,3 @@ def test_through_moto_over_botocores_http_path() -> None:
             response = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
     assert "ResponseMetadata" not in response
     assert [label["Name"] for label in response["CustomLabels"]] == ["MyLogo"]
-
-
-@pytest.mark.live_aws
-def test_live_describe_projects_is_free_and_validates() -> None:
-    """Runs only with RCLSIM_LIVE_AWS_TESTS=1 and real credentials. DescribeProjects costs nothing."""
-    response = rclsim.get_backend("aws").describe_projects(MaxResults=1)
-    assert "ProjectDescriptions" in response
