@@ -12,7 +12,8 @@ The Python API in one screen::
     )
     annotated = rclsim.annotate(image, response["CustomLabels"])   # OpenCV, imported on first use
 
-Importing rclsim is cheap: boto3 is imported when a backend is made, OpenCV when something is drawn.
+Importing rclsim imports botocore (to register the drop-in's inert hook); boto3 is imported when a
+backend is made, OpenCV only when something is drawn.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ ARTICLE_IMAGE = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a3
 
 from .backends import BACKENDS, Backend, get_backend  # noqa: E402
 from .control import find_running, running_model  # noqa: E402
+from .dropin import install as _install_dropin  # noqa: E402
+from .dropin import mock  # noqa: E402
 from .errors import RclsimError, RecordingError  # noqa: E402
 from .imageparam import image_param  # noqa: E402
 
@@ -43,6 +46,7 @@ __all__ = [
     "Backend",
     "get_backend",
     "running_model",
+    "mock",
     "find_running",
     "image_param",
     "RclsimError",
@@ -51,6 +55,10 @@ __all__ = [
     "side_by_side",
     "to_pixels",
 ]
+
+# The boto3 drop-in's hook must be on every botocore session made from now on, so that clients created
+# before a `with rclsim.mock():` block are covered too. It does nothing while no mock is active.
+_install_dropin()
 
 _LAZY = {"annotate": "drawing", "side_by_side": "drawing", "to_pixels": "geometry"}
 

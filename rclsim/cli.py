@@ -274,6 +274,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rs.set_defaults()
 
+    sv = sub.add_parser(
+        "serve",
+        parents=[common],
+        allow_abbrev=False,
+        help="serve the fake on a local endpoint for the AWS CLI and any SDK",
+        description="Serve the fake Rekognition over HTTP (JSON 1.1, as the service) until Ctrl-C. Point "
+        "the AWS CLI or an SDK at it with --endpoint-url http://HOST:PORT. Model state is shared with "
+        "the other commands through --state-dir.",
+    )
+    sv.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)"
+    )
+    sv.add_argument(
+        "--port", type=int, default=None, metavar="N", help="port (default 9477; 0 picks a free one)"
+    )
+    sv.add_argument("--verbose", action="store_true", help="log every request on stderr")
+
     rec = sub.add_parser(
         "recordings",
         parents=[common],
@@ -651,6 +668,35 @@ def cmd_find_running(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import DEFAULT_PORT, FakeServer
+
+    if args.backend == "aws":
+        raise RclsimError("serve serves the fake; --backend aws makes no sense here")
+    port = DEFAULT_PORT if args.port is None else args.port
+    backend = _backend(args)
+    try:
+        server = FakeServer(backend, args.host, port, verbose=args.verbose)
+    except OSError as exc:
+        backend.close()
+        raise RclsimError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _say(f"warning: listening on {args.host}: other machines can reach the fake")
+    _say(
+        f"rclsim: serving the fake Rekognition on {server.url} (state in "
+        f"{backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g}); Ctrl-C stops it"
+    )
+    _say(f"  try: aws rekognition describe-projects --endpoint-url {server.url} --region us-east-1")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        _say("rclsim: stopping")
+    finally:
+        server.server_close()
+        backend.close()
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     from .state import STATE_FILE_NAME, StateStore
 
@@ -675,6 +721,7 @@ _COMMANDS = {
     "cost": cmd_cost,
     "find-running": cmd_find_running,
     "reset": cmd_reset,
+    "serve": cmd_serve,
 }
 
 

@@ -34,7 +34,8 @@ RCLSIM_CODES = {
     "RecordingNotFoundException": "no recording answers this request",
     "RecordingMismatchException": "a recording cannot answer these parameters exactly (--strict)",
     "ResponseSchemaException": "a response failed rclsim's response schema (--strict)",
-    "UnsupportedOperationException": "the fake does not implement this operation yet",
+    "UnsupportedOperationException": "the fake does not implement this operation",
+    "InvalidRecordingException": "a recording or models.json of the fake is broken (over the wire)",
 }
 
 # HTTP status per code, as the API reference gives it: 500 for the two faults, 400 otherwise.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -229,6 +230,7 @@ class RecordingStore:
         if include_builtin:
             self.dirs.append(builtin_recordings_dir())
         self._recordings: list[Recording] | None = None
+        self._lock = threading.Lock()  # the local endpoint answers from several threads
         self._by_s3: dict[tuple[str, str], list[Recording]] = {}
         self._by_sha: dict[str, list[Recording]] = {}
         self._models: set[str] = set()
@@ -238,6 +240,13 @@ class RecordingStore:
     def _load(self) -> list[Recording]:
         if self._recordings is not None:
             return self._recordings
+        with self._lock:
+            if self._recordings is None:
+                self._scan()
+        assert self._recordings is not None
+        return self._recordings
+
+    def _scan(self) -> None:
         loaded: list[Recording] = []
         for root in self.dirs:
             for path in sorted(root.rglob("*.json")):
@@ -259,7 +268,6 @@ class RecordingStore:
             if rec.image.sha256 is not None:
                 self._by_sha.setdefault(rec.image.sha256, []).append(rec)
         self._recordings = loaded
-        return loaded
 
     # -- queries -------------------------------------------------------------------------------
     def __iter__(self) -> Any:

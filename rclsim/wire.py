@@ -1,0 +1,157 @@
+"""Rekognition's wire protocol (JSON 1.1) in front of the fake core: bytes in, bytes out.
+
+One request is ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>`` and a JSON body whose
+blobs are base64; the answer is HTTP 200 with compact JSON (as the service sends it: no spaces,
+timestamps as epoch seconds), or HTTP 400/500 with ``{"__type": "<Code>", "Message": "..."}``. The
+local endpoint (:mod:`rclsim.server`) and the boto3 drop-in (:mod:`rclsim.dropin`) both answer through
+:func:`handle`, so what a client sees is the same whichever way it reaches the fake. Signatures are
+not checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .apimodel import OPERATIONS, operation_model
+from .errors import RclsimError
+
+__all__ = ["WireResponse", "handle", "TARGET_PREFIX", "CONTENT_TYPE", "MAX_BODY_BYTES"]
+
+TARGET_PREFIX = "RekognitionService."
+CONTENT_TYPE = "application/x-amz-json-1.1"
+#: Bodies larger than this are refused before they are read: a 4 MiB image is about 5.6 MB in base64.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_SERVER_FAULTS = {"InternalServerError", "ThrottlingException"}
+
+#: Runs one operation on the fake: ``(operation, params) -> response``, raising ``ClientError``.
+Call = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class WireResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _compact(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_encode_value).encode("utf-8")
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def error_response(code: str, message: str, request_id: str | None = None) -> WireResponse:
+    rid = request_id or str(uuid.uuid4())
+    status = 500 if code in _SERVER_FAULTS else 400
+    return WireResponse(status, _compact({"__type": code, "Message": message}), _headers(rid))
+
+
+def _headers(request_id: str) -> dict[str, str]:
+    return {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id}
+
+
+class _BadBody(ValueError):
+    pass
+
+
+def _decode_blobs(shape: Any, value: Any, path: str) -> Any:
+    """Base64-decode the blob members of ``value`` (JSON as parsed) following the input shape."""
+    t = shape.type_name
+    if t == "blob" and isinstance(value, str):
+        try:
+            return base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raise _BadBody(f"Value at '{path}' is not valid base64") from None
+    if t == "structure" and isinstance(value, dict):
+        return {
+            name: (
+                _decode_blobs(shape.members[name], v, f"{path}.{name}".lstrip("."))
+                if name in shape.members
+                else v
+            )
+            for name, v in value.items()
+        }
+    if t == "list" and isinstance(value, list):
+        return [_decode_blobs(shape.member, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def decode_params(operation: str, body: bytes) -> dict[str, Any]:
+    """The AWS-shaped parameters of a JSON 1.1 request body (blobs decoded)."""
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _BadBody(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _BadBody("the request body must be a JSON object")
+    return _decode_blobs(operation_model(operation).input_shape, data, "")  # type: ignore[no-any-return]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def encode_result(response: Mapping[str, Any]) -> bytes:
+    """The service's JSON for a response: compact, no ``ResponseMetadata``."""
+    return _compact({k: v for k, v in response.items() if k != "ResponseMetadata"})
+
+
+def handle(target: str | None, body: bytes, call: Call) -> WireResponse:
+    """Answer one JSON 1.1 request. Never raises for bad input: every problem is an error response."""
+    from botocore.exceptions import ClientError
+
+    request_id = str(uuid.uuid4())
+    if not target or not target.startswith(TARGET_PREFIX):
+        return error_response(
+            "UnknownOperationException",
+            f"X-Amz-Target must be '{TARGET_PREFIX}<Operation>', got {target!r}",
+            request_id,
+        )
+    operation = target[len(TARGET_PREFIX) :]
+    if operation not in OPERATIONS:
+        return error_response(
+            "UnknownOperationException"
+            if not _is_rekognition_operation(operation)
+            else "UnsupportedOperationException",
+            f"rclsim fakes only {', '.join(OPERATIONS)}; {operation} is not one of them",
+            request_id,
+        )
+    try:
+        params = decode_params(operation, body)
+    except _BadBody as exc:
+        return error_response("SerializationException", str(exc), request_id)
+    try:
+        result = call(operation, params)
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        return error_response(
+            str(err.get("Code", "InternalServerError")), str(err.get("Message", "")), request_id
+        )
+    except RclsimError as exc:  # the fake's own files (a broken recording): the caller's to fix, not retry
+        return error_response("InvalidRecordingException", str(exc), request_id)
+    except Exception as exc:  # a bug in the fake must not take the server down
+        return error_response(
+            "InternalServerError", f"rclsim internal error: {type(exc).__name__}: {exc}", request_id
+        )
+    return WireResponse(200, encode_result(result), _headers(request_id))
+
+
+def _is_rekognition_operation(name: str) -> bool:
+    from .apimodel import service_model
+
+    return name in service_model().operation_names
