@@ -1,14 +1,18 @@
 """The boto3 drop-in: ``with rclsim.mock():`` and every Rekognition client answers from the fake.
 
-A tiny ``before-send`` hook in botocore's event system, in the spirit of placebo and moto: when a
-Rekognition request is about to leave, the hook hands its bytes to the fake core through the same wire
-layer as the local endpoint (:mod:`rclsim.wire`) and returns the fake's HTTP response instead. All of
-botocore's own machinery still runs around it: parameter validation, the serializer, the response
-parser (``ResponseMetadata`` included), modeled ``ClientError`` classes, retries, waiters, paginators.
+A tiny ``before-call`` hook in botocore's event system, in the spirit of placebo: once botocore has
+validated and serialised a Rekognition request, the hook hands the request's bytes to the fake core
+through the same wire layer as the local endpoint (:mod:`rclsim.wire`) and parses the fake's HTTP
+answer with botocore's own response parser. So botocore's machinery runs on both sides of it:
+parameter validation, the serializer, the parser (``ResponseMetadata`` included), modeled
+``ClientError`` classes, waiters and paginators. The request is never signed or sent, so no
+credentials are needed and nothing leaves the process; and because ``before-call`` comes before
+``before-send``, moto's hook (on ``before-send``) never sees Rekognition calls, in either nesting order.
+(Retries do not apply: the fake answers every call at once.)
 
 The hook is registered when rclsim is imported, on every botocore session made from then on (through
-``botocore.handlers.BUILTIN_HANDLERS``, first in line so that it answers before moto's) and on boto3's
-default session if it exists; it does nothing unless a mock is active. So clients created before the
+``botocore.handlers.BUILTIN_HANDLERS``) and on boto3's default session if it exists; it does nothing
+unless a mock is active. So clients created before the
 ``with`` block (after ``import rclsim``) are covered too. Other services are left alone, for moto or
 real AWS; Rekognition operations other than the Custom Labels ones get a clear error and never leave
 the process.
@@ -30,8 +34,7 @@ __all__ = ["mock", "install"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_EVENT = "before-send.rekognition"
-_SIGNER_EVENT = "choose-signer.rekognition"
+_EVENT = "before-call.rekognition"
 _UNIQUE_ID = "rclsim-dropin"
 _lock = threading.RLock()
 _active: list[FakeBackend] = []
@@ -48,37 +51,38 @@ class _Raw:
         yield self._body
 
 
-def _before_send(request: Any, **kwargs: Any) -> Any:
+def _before_call(model: Any, params: Any, **kwargs: Any) -> Any:
+    """``params`` is botocore's serialised request; answer it as the service would, parsed."""
     with _lock:
         backend = _active[-1] if _active else None
     if backend is None:
         return None
     from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import convert_to_response_dict
+    from botocore.parsers import create_parser
 
     from .wire import handle
 
-    headers = request.headers
-    target = headers.get("X-Amz-Target")
+    target = params.get("headers", {}).get("X-Amz-Target")
     if isinstance(target, bytes):
         target = target.decode("ascii", "replace")
-    body = request.body or b""
+    body = params.get("body") or b""
     if hasattr(body, "read"):
         body = body.read()
     if isinstance(body, str):
         body = body.encode("utf-8")
     answer = handle(target, body, backend.core.call)
-    return AWSResponse(request.url, answer.status, answer.headers, _Raw(answer.body))
-
-
-def _choose_signer(**kwargs: Any) -> Any:
-    """While a mock is active, Rekognition requests are not signed: the fake ignores signatures, and
-    a client made before the mock, without credentials, must work too."""
-    with _lock:
-        if not _active:
-            return None
-    import botocore
-
-    return botocore.UNSIGNED
+    http = AWSResponse(
+        params.get("url", "https://rekognition.rclsim.invalid/"),
+        answer.status,
+        answer.headers,
+        _Raw(answer.body),
+    )
+    parsed = create_parser(model.metadata["protocol"]).parse(
+        convert_to_response_dict(http, model), model.output_shape
+    )
+    parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
+    return http, parsed
 
 
 def install() -> None:
@@ -89,10 +93,7 @@ def install() -> None:
             return
         import botocore.handlers
 
-        botocore.handlers.BUILTIN_HANDLERS.append((_EVENT, _before_send, botocore.handlers.REGISTER_FIRST))
-        botocore.handlers.BUILTIN_HANDLERS.append(
-            (_SIGNER_EVENT, _choose_signer, botocore.handlers.REGISTER_FIRST)
-        )
+        botocore.handlers.BUILTIN_HANDLERS.append((_EVENT, _before_call, botocore.handlers.REGISTER_FIRST))
         _installed = True
     _register_on_default_session()
 
@@ -104,8 +105,7 @@ def _register_on_default_session() -> None:
     session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 else None
     if session is not None:
         events = session._session.get_component("event_emitter")
-        events.register_first(_EVENT, _before_send, unique_id=_UNIQUE_ID)
-        events.register_first(_SIGNER_EVENT, _choose_signer, unique_id=_UNIQUE_ID + "-signer")
+        events.register_first(_EVENT, _before_call, unique_id=_UNIQUE_ID)
 
 
 @contextlib.contextmanager

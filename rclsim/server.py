@@ -60,9 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         text = (
-            "rclsim: a fake Amazon Rekognition (Custom Labels). POST JSON 1.1 requests with "
-            "X-Amz-Target: RekognitionService.<Operation>.\n"
-        ).encode()
+            b"rclsim: a fake Amazon Rekognition (Custom Labels). POST JSON 1.1 requests with "
+            b"X-Amz-Target: RekognitionService.<Operation>.\n"
+        )
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(text)))

@@ -1,0 +1,138 @@
+"""rclsim.mock: unchanged boto3 code answers from the fake, with botocore's machinery intact."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+
+import rclsim
+
+from .conftest import ARTICLE_ARN, ARTICLE_S3, DATA
+
+PROJECT = rclsim.ARTICLE_PROJECT_ARN
+VERSION = "licence-plates.2021-01-01T00.00.00"
+
+
+def article_sequence(client) -> list[str]:  # type: ignore[no-untyped-def]
+    """The article's start, wait, detect at 75, stop, written against a plain boto3 client."""
+    client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+    client.get_waiter("project_version_running").wait(ProjectArn=PROJECT, VersionNames=[VERSION])
+    response = client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
+    client.stop_project_version(ProjectVersionArn=ARTICLE_ARN)
+    return [label["Name"] for label in response["CustomLabels"]]
+
+
+def test_clients_made_before_and_inside_the_block_answer_from_the_fake() -> None:
+    before = boto3.client("rekognition", region_name="ap-northeast-1")
+    with rclsim.mock():
+        assert article_sequence(before) == ["vehicle_registration_plate", "car"]
+    with rclsim.mock():
+        inside = boto3.client("rekognition", region_name="ap-northeast-1")
+        assert article_sequence(inside) == ["vehicle_registration_plate", "car"]
+
+
+def test_as_a_decorator() -> None:
+    @rclsim.mock()
+    def count_labels() -> int:
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        return len(
+            client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)["CustomLabels"]
+        )
+
+    assert count_labels() == 31
+    assert count_labels() == 31  # fresh state each call: the model starts again
+
+
+def test_botocores_machinery_still_runs() -> None:
+    with rclsim.mock():
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        with pytest.raises(client.exceptions.ResourceNotReadyException) as info:
+            client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert info.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+        with pytest.raises(ParamValidationError):
+            client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=-1)
+        with pytest.raises(ClientError) as info:
+            client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=101)
+        assert info.value.response["Error"]["Code"] == "ValidationException"
+        pages = client.get_paginator("describe_project_versions").paginate(
+            ProjectArn=PROJECT, PaginationConfig={"PageSize": 1}
+        )
+        assert [len(p["ProjectVersionDescriptions"]) for p in pages] == [1, 1]
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        ok = client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+        assert ok["ResponseMetadata"]["HTTPStatusCode"] == 200 and "RequestId" in ok["ResponseMetadata"]
+        desc = client.describe_project_versions(ProjectArn=PROJECT, VersionNames=[VERSION])
+        assert desc["ProjectVersionDescriptions"][0]["CreationTimestamp"].year == 2021  # parsed to datetime
+
+
+def test_other_rekognition_operations_get_a_clear_error() -> None:
+    with rclsim.mock():
+        client = boto3.client("rekognition", region_name="us-east-1")
+        with pytest.raises(ClientError) as info:
+            client.detect_labels(Image=ARTICLE_S3)
+    assert info.value.response["Error"]["Code"] == "UnsupportedOperationException"
+    assert "DetectCustomLabels" in info.value.response["Error"]["Message"]
+
+
+def test_credentials_and_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_EC2_METADATA_DISABLED",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    with rclsim.mock():
+        assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "rclsim"
+    assert "AWS_ACCESS_KEY_ID" not in os.environ and "AWS_EC2_METADATA_DISABLED" not in os.environ
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "mine")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "mine")
+    with rclsim.mock():
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "mine"  # the user's own are kept for other services
+
+
+def test_nested_mocks_answer_from_the_innermost(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    shutil.copy(DATA / "wild" / "responses" / "06-flowers-rose.json", tmp_path / "rose.json")
+    (tmp_path / "rose.jpg").write_bytes(
+        (DATA.parent.parent / "fixtures" / "article" / "9c5f2a31335627a0.jpg").read_bytes()
+    )
+    other = "arn:aws:rekognition:us-east-1:111122223333:project/flowers/version/flowers.1/1700000000000"
+    image = {"S3Object": {"Bucket": "b-1", "Name": "rose.jpg"}}
+    client = boto3.client("rekognition", region_name="us-east-1")
+    with rclsim.mock():
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.detect_custom_labels(ProjectVersionArn=other, Image=image)
+        with rclsim.mock(recordings=[tmp_path]):
+            got = client.detect_custom_labels(ProjectVersionArn=other, Image=image)
+            assert [x["Name"] for x in got["CustomLabels"]] == ["rose"]
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.detect_custom_labels(ProjectVersionArn=other, Image=image)
+
+
+@pytest.mark.parametrize("order", ["rclsim-outside", "moto-outside"])
+def test_works_with_motos_mock_aws_in_either_order(order: str) -> None:
+    from moto import mock_aws
+
+    outer, inner = (rclsim.mock(), mock_aws()) if order == "rclsim-outside" else (mock_aws(), rclsim.mock())
+    with outer, inner:
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="my-bucket")
+        s3.put_object(Bucket="my-bucket", Key="test-qiita/9c5f2a31335627a0.jpg", Body=b"jpeg")
+        assert (
+            s3.get_object(Bucket="my-bucket", Key="test-qiita/9c5f2a31335627a0.jpg")["Body"].read() == b"jpeg"
+        )
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        assert article_sequence(client) == ["vehicle_registration_plate", "car"]  # rclsim, not moto's MyLogo
+
+
+def test_mock_refuses_the_aws_backend() -> None:
+    with pytest.raises(TypeError, match="fake backend"):
+        rclsim.mock(rclsim.get_backend("aws", region="us-east-1"))
