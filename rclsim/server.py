@@ -25,6 +25,9 @@ DEFAULT_PORT = 9477
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's algorithm and the client's
+    # delayed ACK add ~40 ms to every keep-alive response.
+    disable_nagle_algorithm = True
     server: FakeServer
 
     def _send(self, answer: WireResponse, *, close: bool = False) -> None:
@@ -104,7 +107,9 @@ class FakeServer(ThreadingHTTPServer):
 
     def start_in_thread(self) -> threading.Thread:
         """Serve in a background thread (for tests and embedding); stop with :meth:`stop`."""
-        thread = threading.Thread(target=self.serve_forever, name="rclsim-serve", daemon=True)
+        thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="rclsim-serve", daemon=True
+        )
         thread.start()
         return thread
 
