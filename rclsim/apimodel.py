@@ -108,3 +108,13 @@ def parse_version_arn(arn: str) -> VersionArn | None:
     return VersionArn(
         arn, m["partition"], m["region"], m["account"], m["project"], m["version"], m["created"]
     )
+
+
+#: What record mode writes instead of the 12-digit account id in ARNs (it still matches the pattern).
+MASKED_ACCOUNT = "000000000000"
+_ACCOUNT_IN_ARN = re.compile(r"^(arn:[a-z\d-]+:rekognition:[a-z\d-]*:)(\d{12})(:)")
+
+
+def mask_account(arn: str) -> str:
+    """``arn`` with its account id replaced by :data:`MASKED_ACCOUNT`; other text unchanged."""
+    return _ACCOUNT_IN_ARN.sub(lambda m: m.group(1) + MASKED_ACCOUNT + m.group(3), arn)

@@ -83,6 +83,21 @@ def _common_options(suppress: bool) -> _Parser:
         default=default,
         help="aws: endpoint to call instead of AWS's. Env RCLSIM_ENDPOINT_URL or AWS_ENDPOINT_URL",
     )
+    g.add_argument(
+        "--record-mode",
+        choices=("none", "once", "new", "all"),
+        default=default,
+        help="aws: save live DetectCustomLabels responses into the first --recordings folder, as VCR.py: "
+        "none replays only (never calls AWS), once/new record keys that have no recording, all re-records. "
+        "Default: no recording. Env RCLSIM_RECORD_MODE",
+    )
+    g.add_argument(
+        "--no-mask-account",
+        action="store_const",
+        const=True,
+        default=default,
+        help="record mode: keep the 12-digit account id in recorded ARNs (masked by default)",
+    )
     f = p.add_argument_group("fake options")
     f.add_argument(
         "--time-scale",
@@ -348,6 +363,9 @@ def _backend(args: argparse.Namespace, **extra: Any) -> Any:
             region=args.region,
             profile=args.profile,
             endpoint_url=args.endpoint_url,
+            recordings=args.recordings or None,
+            record_mode=args.record_mode,
+            mask_account=not args.no_mask_account,
             **extra,
         )
     return get_backend(

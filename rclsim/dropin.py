@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from .backends.base import Backend
 from .backends.fake import FakeBackend
 
 __all__ = ["mock", "install"]
@@ -37,8 +38,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 _EVENT = "before-call.rekognition"
 _UNIQUE_ID = "rclsim-dropin"
 _lock = threading.RLock()
-_active: list[FakeBackend] = []
+_active: list[Backend] = []
 _installed = False
+# Set while a mock's own backend is calling real AWS (record mode), so its client is not intercepted.
+_passing_through = threading.local()
 
 
 class _Raw:
@@ -53,6 +56,8 @@ class _Raw:
 
 def _before_call(model: Any, params: Any, **kwargs: Any) -> Any:
     """``params`` is botocore's serialised request; answer it as the service would, parsed."""
+    if getattr(_passing_through, "on", False):
+        return None
     with _lock:
         backend = _active[-1] if _active else None
     if backend is None:
@@ -71,7 +76,7 @@ def _before_call(model: Any, params: Any, **kwargs: Any) -> Any:
         body = body.read()
     if isinstance(body, str):
         body = body.encode("utf-8")
-    answer = handle(target, body, backend.core.call)
+    answer = handle(target, body, _caller(backend))
     http = AWSResponse(
         params.get("url", "https://rekognition.rclsim.invalid/"),
         answer.status,
@@ -83,6 +88,22 @@ def _before_call(model: Any, params: Any, **kwargs: Any) -> Any:
     )
     parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
     return http, parsed
+
+
+def _caller(backend: Backend) -> Any:
+    """How the wire layer reaches ``backend``: a fake's core directly (botocore has already checked
+    the parameters); any other backend through ``call``, letting its own client through."""
+    if isinstance(backend, FakeBackend):
+        return backend.core.call
+
+    def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        _passing_through.on = True
+        try:
+            return backend.call(operation, params)
+        finally:
+            _passing_through.on = False
+
+    return call
 
 
 def install() -> None:
@@ -137,30 +158,34 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
 
     ``mock()`` makes a replay backend from the same options as :func:`rclsim.get_backend`
     (``recordings=``, ``time_scale=``, ``state_dir=``...; fresh in-memory state by default);
-    ``mock(backend)`` uses a fake backend you made. Use it as ``with rclsim.mock() as backend:`` or as
-    a decorator ``@rclsim.mock()``. Nested mocks: the innermost answers.
+    ``mock(backend)`` uses a backend you made: a fake, or the aws backend in record mode (which then
+    records what the code under test asks). Use it as ``with rclsim.mock() as backend:`` or as a
+    decorator ``@rclsim.mock()``. Nested mocks: the innermost answers.
     """
 
-    def __init__(self, backend: FakeBackend | None = None, **options: Any) -> None:
+    def __init__(self, backend: Backend | None = None, **options: Any) -> None:
         if backend is not None and options:
             raise TypeError("give either a backend or get_backend options, not both")
-        if backend is not None and not isinstance(backend, FakeBackend):
-            raise TypeError("rclsim.mock needs a fake backend (replay); the aws backend calls AWS itself")
+        from .backends.aws import AwsBackend
+
+        if isinstance(backend, AwsBackend):
+            raise TypeError(
+                "rclsim.mock needs a fake backend, or the aws backend in record mode; a plain aws "
+                "backend would only pass calls through to AWS: use boto3 without the mock instead"
+            )
         self._backend = backend
         self._options = options
         self._env: contextlib.AbstractContextManager[None] | None = None
-        self.backend: FakeBackend | None = None
+        self.backend: Backend | None = None
 
-    def _make_backend(self) -> FakeBackend:
+    def _make_backend(self) -> Backend:
         if self._backend is not None:
             return self._backend
         from .backends import get_backend
 
-        backend = get_backend("replay", **self._options)
-        assert isinstance(backend, FakeBackend)
-        return backend
+        return get_backend("replay", **self._options)
 
-    def __enter__(self) -> FakeBackend:
+    def __enter__(self) -> Backend:
         install()
         _register_on_default_session()
         self.backend = self._make_backend()

@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .apimodel import mask_account
 from .errors import RecordingError
 from .imageinfo import NotAnImage, read_image_info
 from .schemas import looks_like_recording, recording_problems, response_problems
@@ -284,7 +285,11 @@ class RecordingStore:
     def knows_model(self, project_version_arn: str) -> bool:
         """True when a recording names this model, or a sidecar response can answer for any model."""
         self._load()
-        return project_version_arn in self._models or bool(self._sidecars)
+        return (
+            project_version_arn in self._models
+            or mask_account(project_version_arn) in self._models
+            or bool(self._sidecars)
+        )
 
     def find(self, project_version_arn: str, image: ImageRef) -> list[Recording]:
         """Recordings that answer for this model and image, best match first: recordings made for
@@ -297,7 +302,9 @@ class RecordingStore:
                 (exact if rec.image.version == image.version else loose).append(rec)
         if image.sha256 is not None:
             exact.extend(r for r in self._by_sha.get(image.sha256, []) if r not in exact)
-        found = [r for r in exact + loose if r.project_version_arn in (project_version_arn, None)]
+        # A recording whose account id was masked when it was recorded answers for any account.
+        arns = (project_version_arn, mask_account(project_version_arn), None)
+        found = [r for r in exact + loose if r.project_version_arn in arns]
         if image.key is not None:
             found.extend(
                 r

@@ -39,6 +39,8 @@ def get_backend(
     state_dir: str | os.PathLike[str] | None = None,
     clock: Clock | None = None,
     prices: Any = None,
+    record_mode: str | None = None,
+    mask_account: bool = True,
 ) -> Backend:
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
@@ -48,7 +50,10 @@ def get_backend(
     service's durations; ``state_dir`` keeps model state in a file shared by processes (default: fresh
     state in memory); ``clock`` and ``prices`` replace the real clock and the built-in price table.
     aws: ``region``, ``profile``, ``endpoint_url`` (defaults from ``RCLSIM_REGION``,
-    ``RCLSIM_PROFILE``, ``RCLSIM_ENDPOINT_URL``, then boto3's own chain), or a ready boto3 ``client``.
+    ``RCLSIM_PROFILE``, ``RCLSIM_ENDPOINT_URL``, then boto3's own chain), or a ready boto3 ``client``;
+    ``record_mode`` (``none``/``once``/``new``/``all``, default ``RCLSIM_RECORD_MODE``, else no
+    recording) saves live DetectCustomLabels responses into the first ``recordings`` folder, with
+    the account id masked unless ``mask_account=False`` (see :mod:`rclsim.record`).
     """
     name = name or env_backend()
     if strict is None:
@@ -70,12 +75,21 @@ def get_backend(
     if name == "aws":
         from .aws import AwsBackend
 
-        return AwsBackend(
+        live = AwsBackend(
             region=region or env_value("RCLSIM_REGION"),
             profile=profile or env_value("RCLSIM_PROFILE"),
             endpoint_url=endpoint_url or env_value("RCLSIM_ENDPOINT_URL"),
             strict=strict,
             client=client,
         )
+        record_mode = record_mode or env_value("RCLSIM_RECORD_MODE")
+        if record_mode is None:
+            return live
+        from ..record import RecordingBackend
+
+        dirs = list(recordings) if recordings is not None else recording_dirs_from_env()
+        if not dirs:
+            raise RclsimError(f"record mode {record_mode!r} needs a recordings folder (--recordings DIR)")
+        return RecordingBackend(live, dirs[0], record_mode, mask=mask_account, strict=strict)
     known = ", ".join(f"{k} ({v})" for k, v in BACKENDS.items())
     raise RclsimError(f"unknown backend {name!r}; choose one of: {known}")
