@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,11 +18,12 @@ import pytest
 
 _SESSION_TMP = tempfile.mkdtemp(prefix="rclsim-tests-")
 
-#: Live tests (marked live_aws) run only on request, with the caller's real AWS environment untouched.
-LIVE = os.environ.get("RCLSIM_LIVE_AWS_TESTS") == "1"
+#: Live tests (marked live_aws) run only with rclsim's plugin flag, and then the caller's real AWS
+#: environment is left untouched. Read from the command line because this runs before option parsing.
+LIVE = "--rcl-live-aws-may-incur-charges" in sys.argv
 
 for _name in list(os.environ):
-    if _name.startswith("RCLSIM_") and _name != "RCLSIM_LIVE_AWS_TESTS":
+    if _name.startswith("RCLSIM_"):
         del os.environ[_name]
 os.environ["RCLSIM_CACHE_DIR"] = str(Path(_SESSION_TMP) / "cache")
 if not LIVE:
@@ -86,13 +88,6 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip = pytest.mark.skip(reason="live AWS test: set RCLSIM_LIVE_AWS_TESTS=1 with real credentials to run")
-    for item in items:
-        if "live_aws" in item.keywords and not LIVE:
-            item.add_marker(skip)
-
-
 @pytest.fixture(autouse=True)
 def _state_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """CLI commands keep fake model state in --state-dir (default .rclsim/ in the current folder):
@@ -102,7 +97,7 @@ def _state_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 @pytest.fixture(autouse=True)
 def _network_guard(request: pytest.FixtureRequest) -> object:
-    """Only tests marked live_aws (and run with RCLSIM_LIVE_AWS_TESTS=1) may leave the machine."""
+    """Only tests marked live_aws (run with --rcl-live-aws-may-incur-charges) may leave the machine."""
     _guard["on"] = not (LIVE and request.node.get_closest_marker("live_aws"))
     yield
     _guard["on"] = True

@@ -1,5 +1,5 @@
-"""Live checks against real AWS, free of charge (Describe* only). Skipped unless RCLSIM_LIVE_AWS_TESTS=1
-and real credentials are configured; they never start a model."""
+"""Live checks against real AWS, free of charge (Describe* only). Skipped unless pytest runs with
+--rcl-live-aws-may-incur-charges and real credentials are configured; they never start a model."""
 
 from __future__ import annotations
 

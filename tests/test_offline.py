@@ -9,7 +9,7 @@ import pytest
 
 import rclsim
 
-from .conftest import ARTICLE_ARN, ARTICLE_S3, NetworkBlocked, running_article_backend
+from .conftest import ARTICLE_ARN, ARTICLE_S3, LIVE, NetworkBlocked, running_article_backend
 
 
 @pytest.mark.parametrize("address", [("8.8.8.8", 53), ("169.254.169.254", 80), ("10.0.0.1", 443)])
@@ -31,6 +31,7 @@ def test_loopback_is_allowed() -> None:
             pass
 
 
+@pytest.mark.skipif(LIVE, reason="live runs keep the caller's real AWS environment")
 def test_boto3_never_probes_instance_metadata() -> None:
     assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"

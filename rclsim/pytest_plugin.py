@@ -1,0 +1,110 @@
+"""rclsim's pytest plugin (registered through the ``pytest11`` entry point, so installing rclsim is
+enough): options to pick the backend, fixtures that hand tests a backend or a boto3 client wired to
+it, and a ``live_aws`` marker for tests that may cost money.
+
+Options: ``--rcl-backend replay|aws`` (default ``RCLSIM_BACKEND``, else replay),
+``--rcl-record-mode none|once|new|all`` (aws backend only; see :mod:`rclsim.record`),
+``--rcl-recordings DIR`` (repeatable), ``--rcl-live-aws-may-incur-charges``.
+
+Fixtures: ``rcl_backend`` (a Backend; fresh in-memory fake state for every test) and ``rcl_client`` (a
+``boto3`` Rekognition client answering from it: through :func:`rclsim.mock` for the fakes and record
+mode, the plain client for live AWS).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_COST_WARNING = (
+    "run tests marked live_aws against real AWS with your credentials. They may start Custom Labels "
+    "models, which are billed for every hour they run (about USD 4 per inference unit per hour, "
+    "unverified) until stopped, and may incur other AWS charges"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rclsim", "rclsim: offline Amazon Rekognition Custom Labels")
+    group.addoption(
+        "--rcl-backend",
+        choices=("replay", "aws"),
+        default=None,
+        help="backend of the rcl_backend/rcl_client fixtures (default RCLSIM_BACKEND, else replay)",
+    )
+    group.addoption(
+        "--rcl-record-mode",
+        choices=("none", "once", "new", "all"),
+        default=None,
+        help="with --rcl-backend aws: record live DetectCustomLabels responses into the first "
+        "--rcl-recordings folder (none: replay only, never call AWS)",
+    )
+    group.addoption(
+        "--rcl-recordings",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="recordings folder, repeatable (default RCLSIM_RECORDINGS)",
+    )
+    group.addoption(
+        "--rcl-live-aws-may-incur-charges", action="store_true", default=False, help=_COST_WARNING
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "live_aws: calls real AWS and may cost money; runs only with --rcl-live-aws-may-incur-charges",
+    )
+    if config.getoption("rcl_record_mode") and _backend_name(config) != "aws":
+        raise pytest.UsageError("--rcl-record-mode records live responses: it needs --rcl-backend aws")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("rcl_live_aws_may_incur_charges"):
+        return
+    skip = pytest.mark.skip(reason="live_aws: calls real AWS; run with --rcl-live-aws-may-incur-charges")
+    for item in items:
+        if item.get_closest_marker("live_aws") is not None:
+            item.add_marker(skip)
+
+
+def _backend_name(config: pytest.Config) -> str:
+    return str(config.getoption("rcl_backend") or os.environ.get("RCLSIM_BACKEND") or "replay")
+
+
+@pytest.fixture
+def rcl_backend(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The backend the command line picked; a fake one starts from fresh in-memory state."""
+    from . import get_backend
+
+    config = request.config
+    options: dict[str, Any] = {}
+    if config.getoption("rcl_recordings"):
+        options["recordings"] = config.getoption("rcl_recordings")
+    name = _backend_name(config)
+    if name == "aws" and config.getoption("rcl_record_mode"):
+        options["record_mode"] = config.getoption("rcl_record_mode")
+    backend = get_backend(name, **options)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def rcl_client(rcl_backend: Any) -> Iterator[Any]:
+    """A boto3 Rekognition client answering from ``rcl_backend``."""
+    import boto3
+
+    from .backends.aws import AwsBackend
+    from .dropin import mock
+
+    if isinstance(rcl_backend, AwsBackend):
+        yield rcl_backend.client
+        return
+    with mock(rcl_backend):
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        yield boto3.client("rekognition", region_name=region)

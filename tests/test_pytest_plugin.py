@@ -1,0 +1,101 @@
+"""The pytest plugin, tested with pytest's own pytester."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from .conftest import DATA, ROOT
+
+pytest_plugins = ["pytester"]
+
+USER_TEST = """
+ARN = "arn:aws:rekognition:ap-northeast-1:123456789012:project/licence-plates/version/licence-plates.2021-01-01T00.00.00/1609459200000"
+IMAGE = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a31335627a0.jpg"}}
+
+def test_the_article_with_a_plain_client(rcl_client):
+    rcl_client.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)
+    labels = rcl_client.detect_custom_labels(ProjectVersionArn=ARN, Image=IMAGE, MinConfidence=75)["CustomLabels"]
+    assert [x["Name"] for x in labels] == ["vehicle_registration_plate", "car"]
+
+def test_state_is_fresh_for_every_test(rcl_backend):
+    # would raise ResourceInUseException if the model were still running from the test above
+    assert rcl_backend.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1) == {"Status": "STARTING"}
+"""
+
+
+def test_fixtures_answer_from_the_fake_with_fresh_state(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_live_aws_tests_need_the_charges_flag(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_live="""
+import os, pytest
+
+@pytest.mark.live_aws
+def test_live():
+    assert os.environ.get("WHO_RAN_ME") == "the flag"
+"""
+    )
+    skipped = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    skipped.assert_outcomes(skipped=1)
+    skipped.stdout.fnmatch_lines(["*--rcl-live-aws-may-incur-charges*"])
+    ran = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--rcl-live-aws-may-incur-charges", "-o", "addopts="
+    )
+    ran.assert_outcomes(failed=1)  # it ran (and fails here, since nobody set WHO_RAN_ME)
+
+
+def test_help_says_what_live_tests_may_cost(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(
+        ["*--rcl-backend*", "*--rcl-record-mode*", "*--rcl-recordings*", "*--rcl-live-aws-may-incur-charges*"]
+    )
+    assert "per inference unit per hour" in " ".join(result.stdout.str().split())  # help text wraps
+
+
+def test_recordings_option_and_record_mode_rules(pytester: pytest.Pytester) -> None:
+    folder = pytester.mkdir("recs")
+    shutil.copy(DATA / "wild" / "responses" / "06-flowers-rose.json", folder / "rose.json")
+    shutil.copy(ROOT / "fixtures" / "article" / "9c5f2a31335627a0.jpg", folder / "rose.jpg")
+    pytester.makepyfile(
+        test_rose="""
+def test_rose(rcl_client):
+    arn = "arn:aws:rekognition:us-east-1:111122223333:project/flowers/version/flowers.1/1700000000000"
+    got = rcl_client.detect_custom_labels(ProjectVersionArn=arn, Image={"S3Object": {"Bucket": "b-1", "Name": "x/rose.jpg"}})
+    assert [l["Name"] for l in got["CustomLabels"]] == ["rose"]
+"""
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rcl-recordings", str(folder)).assert_outcomes(
+        passed=1
+    )
+    bad = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rcl-record-mode", "once")
+    assert bad.ret != 0
+    bad.stderr.fnmatch_lines(["*--rcl-record-mode*needs --rcl-backend aws*"])
+
+
+def test_the_aws_backend_with_record_mode_none_replays_without_aws(pytester: pytest.Pytester) -> None:
+    folder = pytester.mkdir("recs")
+    recording = json.loads((ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json").read_text())
+    (folder / "article.json").write_text(json.dumps(recording))
+    pytester.makepyfile(
+        test_none=USER_TEST.split("def test_state")[0].replace(
+            "    rcl_client.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)\n", ""
+        )
+    )
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--rcl-backend",
+        "aws",
+        "--rcl-record-mode",
+        "none",
+        "--rcl-recordings",
+        str(folder),
+    )
+    result.assert_outcomes(passed=1)
