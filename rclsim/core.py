@@ -88,9 +88,9 @@ class ReplaySource:
     def not_found_message(self, project_version_arn: str, image: ImageRef) -> str:
         return (
             f"rclsim replay has no recording for model {project_version_arn} and {image.describe()} "
-            f"in {self.store.describe()}. To add one, save the service's response as NAME.json beside "
-            f"the image NAME.jpg in a --recordings folder, or write a recording file "
-            f"(format: rclsim/schemadata/recording.schema.json; README, 'Recordings')."
+            f"in {self.store.describe()}. To record it, run the same call with --backend aws "
+            f"--record-mode once --recordings DIR (it calls AWS once); or save the service's response as "
+            f"NAME.json beside the image NAME.jpg in a --recordings folder (README, 'Recordings')."
         )
 
 
