@@ -55,9 +55,10 @@ def _common_options(suppress: bool) -> _Parser:
     g = p.add_argument_group("backend options")
     g.add_argument(
         "--backend",
-        choices=("replay", "aws"),
+        choices=("replay", "sim", "aws"),
         default=default,
-        help="replay (default; offline, from recordings) or aws (real Rekognition). Env RCLSIM_BACKEND",
+        help="replay (default; offline, from recordings), sim (offline, simulated from a Ground Truth "
+        "manifest) or aws (real Rekognition). Env RCLSIM_BACKEND",
     )
     g.add_argument(
         "--recordings",
@@ -98,6 +99,13 @@ def _common_options(suppress: bool) -> _Parser:
         default=default,
         help="record mode: keep the 12-digit account id in recorded ARNs (masked by default)",
     )
+    m = p.add_argument_group("simulation options")
+    m.add_argument("--manifest", metavar="M", default=default,
+                   help="sim backend, evaluate: a SageMaker Ground Truth manifest. Env RCLSIM_MANIFEST")
+    m.add_argument("--sim-params", metavar="FILE", default=default,
+                   help="sim: noise parameters (JSON, as 'rclsim sim fit' writes). Env RCLSIM_SIM_PARAMS")
+    m.add_argument("--seed", type=int, metavar="N", default=default,
+                   help="sim: seed of the simulation (default 0, or the parameters file's). Env RCLSIM_SEED")
     f = p.add_argument_group("fake options")
     f.add_argument(
         "--time-scale",
@@ -306,6 +314,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument("--verbose", action="store_true", help="log every request on stderr")
 
+    sim = sub.add_parser(
+        "sim",
+        parents=[common],
+        allow_abbrev=False,
+        help="the simulated model of a manifest: info, fit",
+        description="sim info: the model the sim backend declares for --manifest (its ARN), the images and "
+        "labels, and the noise parameters. sim fit: fit the noise parameters from real responses "
+        "(--responses DIR: recordings or NAME.json named after the source-ref's file name) and the "
+        "manifest's ground truth, and write them as JSON for --sim-params.",
+    )
+    sim.add_argument("action", choices=("info", "fit"))
+    sim.add_argument("--responses", metavar="DIR", help="sim fit: the real responses")
+    sim.add_argument("-o", "--out", metavar="FILE", help="sim fit: where to write the parameters (default stdout)")
+    sim.add_argument("--overwrite", action="store_true", help="sim fit: replace an existing --out file")
+
     rec = sub.add_parser(
         "recordings",
         parents=[common],
@@ -334,8 +357,8 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
 
     if args.backend is None:
         args.backend = env_value("RCLSIM_BACKEND") or "replay"
-        if args.backend not in ("replay", "aws"):
-            raise RclsimError(f"RCLSIM_BACKEND={args.backend!r}: choose replay or aws")
+        if args.backend not in ("replay", "sim", "aws"):
+            raise RclsimError(f"RCLSIM_BACKEND={args.backend!r}: choose replay, sim or aws")
     after = getattr(args, "recordings_after", None)
     if args.recordings is None and after is None:
         args.recordings = recording_dirs_from_env()
@@ -368,6 +391,17 @@ def _backend(args: argparse.Namespace, **extra: Any) -> Any:
             mask_account=not args.no_mask_account,
             **extra,
         )
+    if args.backend == "sim":
+        return get_backend(
+            "sim",
+            manifest=_manifest(args),
+            noise=_noise(args),
+            strict=args.strict,
+            time_scale=args.time_scale,
+            state_dir=args.state_dir,
+            prices=_prices(args),
+            **extra,
+        )
     return get_backend(
         args.backend,
         recordings=args.recordings,
@@ -377,6 +411,29 @@ def _backend(args: argparse.Namespace, **extra: Any) -> Any:
         prices=_prices(args),
         **extra,
     )
+
+
+def _manifest(args: argparse.Namespace) -> str:
+    manifest = args.manifest or env_value("RCLSIM_MANIFEST")
+    if not manifest:
+        raise RclsimError("give a Ground Truth manifest with --manifest M (or RCLSIM_MANIFEST)")
+    return str(manifest)
+
+
+def _noise(args: argparse.Namespace) -> Any:
+    import dataclasses
+
+    from .simulation import NoiseModel
+
+    path = args.sim_params or env_value("RCLSIM_SIM_PARAMS")
+    noise = NoiseModel.load(path) if path else NoiseModel()
+    seed = args.seed if args.seed is not None else env_value("RCLSIM_SEED")
+    if seed is not None:
+        try:
+            noise = dataclasses.replace(noise, seed=int(seed))
+        except ValueError:
+            raise RclsimError(f"RCLSIM_SEED={seed!r} is not a whole number") from None
+    return noise
 
 
 def _prices(args: argparse.Namespace) -> Any:
@@ -715,6 +772,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    args.backend = "sim"
+    if args.action == "info":
+        with _backend(args) as backend:
+            info = backend.info()
+            problems = list(backend.source.problems)
+        _print(info, args, "SimInfo")
+        for problem in problems[:20]:
+            _say(f"{info['Manifest']}: {problem}")
+        if len(problems) > 20:
+            _say(f"... and {len(problems) - 20} more bad lines")
+        return 0
+    from .responses import ResponseFolder
+    from .simulation import SimSource, fit_noise
+
+    if not args.responses:
+        raise RclsimError("sim fit needs --responses DIR: the real responses to fit to")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.overwrite:
+        raise RclsimError(f"{out} exists; use --overwrite to replace it")
+    source = SimSource(_manifest(args))
+    folder = ResponseFolder(args.responses)
+    pairs = [(entry, labels) for entry in source.entries()
+             if (labels := folder.labels_for(entry.source_ref)) is not None]
+    _say(f"fitting to {len(pairs)} images with both ground truth and a response")
+    noise = fit_noise(pairs, seed=_noise(args).seed)
+    text = json.dumps(noise.to_dict(), indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+        _say(f"wrote {out}; use it with --backend sim --sim-params {out}")
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     from .state import STATE_FILE_NAME, StateStore
 
@@ -740,6 +834,7 @@ _COMMANDS = {
     "find-running": cmd_find_running,
     "reset": cmd_reset,
     "serve": cmd_serve,
+    "sim": cmd_sim,
 }
 
 

@@ -21,6 +21,7 @@ __all__ = ["Backend", "get_backend", "BACKENDS"]
 #: Backend names and what they are, for --help and error messages.
 BACKENDS = {
     "replay": "answers from recorded responses, offline (default)",
+    "sim": "answers for every image of a Ground Truth manifest with a seeded simulation, offline",
     "aws": "real Amazon Rekognition through boto3 (may incur charges)",
 }
 
@@ -41,6 +42,8 @@ def get_backend(
     prices: Any = None,
     record_mode: str | None = None,
     mask_account: bool = True,
+    manifest: str | os.PathLike[str] | None = None,
+    noise: Any = None,
 ) -> Backend:
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
@@ -54,6 +57,8 @@ def get_backend(
     ``record_mode`` (``none``/``once``/``new``/``all``, default ``RCLSIM_RECORD_MODE``, else no
     recording) saves live DetectCustomLabels responses into the first ``recordings`` folder, with
     the account id masked unless ``mask_account=False`` (see :mod:`rclsim.record`).
+    sim: ``manifest`` (default ``RCLSIM_MANIFEST``) and ``noise`` (a :class:`rclsim.simulation.NoiseModel`;
+    default from the file ``RCLSIM_SIM_PARAMS``, else the defaults), with the fake options above.
     """
     name = name or env_backend()
     if strict is None:
@@ -91,5 +96,17 @@ def get_backend(
         if not dirs:
             raise RclsimError(f"record mode {record_mode!r} needs a recordings folder (--recordings DIR)")
         return RecordingBackend(live, dirs[0], record_mode, mask=mask_account, strict=strict)
+    if name == "sim":
+        from ..simulation import NoiseModel
+        from .sim import SimBackend
+
+        manifest = manifest or env_value("RCLSIM_MANIFEST")
+        if not manifest:
+            raise RclsimError("the sim backend needs a manifest (--manifest M or RCLSIM_MANIFEST)")
+        if noise is None and env_value("RCLSIM_SIM_PARAMS"):
+            noise = NoiseModel.load(env_value("RCLSIM_SIM_PARAMS"))  # type: ignore[arg-type]
+        scale = time_scale_from_env() if time_scale is None else check_time_scale(time_scale, "time_scale")
+        return SimBackend(manifest, noise=noise, strict=strict, time_scale=scale, state_dir=state_dir,
+                          clock=clock, prices=prices)
     known = ", ".join(f"{k} ({v})" for k, v in BACKENDS.items())
     raise RclsimError(f"unknown backend {name!r}; choose one of: {known}")
