@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .apimodel import parse_version_arn
-from .backends.base import Backend, Progress
+from .backends.base import Backend, Progress, WaitFailed
 from .cost import PriceTable, hourly_cost_text
 from .declarations import Declarations
 from .errors import RclsimError, is_error_code
@@ -141,8 +141,13 @@ def stop_model(backend: Backend, model: ModelRef, *, say: Say = _stderr) -> Outc
             status = backend.wait_until_running(
                 model.project_arn, model.version_name, progress=_progress(say)
             )
-        except Exception as exc:  # FAILED: nothing to stop
-            status = getattr(exc, "status", None) or current_status(backend, model)
+        except WaitFailed as exc:
+            status = exc.status or current_status(backend, model)
+            if status != "FAILED":  # still starting: it will be billed once it runs
+                raise RclsimError(
+                    f"{model.version_name} is still {status} after waiting and could not be stopped; it "
+                    f"will be billed once RUNNING: stop it with 'rclsim stop --project-version-arn {model.arn}'"
+                ) from None
     if status != "RUNNING":
         return Outcome(status, False, f"{model.version_name} is already {status}: nothing to stop")
     try:

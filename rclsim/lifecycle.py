@@ -339,6 +339,15 @@ class Lifecycle:
             out["NextToken"] = token
         return out
 
+    def ready_at(self, arn: str) -> float | None:
+        """When the version's pending transition completes (clock seconds), or None if none is pending."""
+        decl = self.known(arn)
+        if decl is None:
+            return None
+        with self.state.transaction() as txn:
+            state = self._current(txn, decl)
+        return state.ready_at if state.next_status is not None else None
+
     # -- for the cost meter and listings ----------------------------------------------------------
     def usage(self) -> list[Usage]:
         """Every stretch of RUNNING time so far (open ones have ``stopped_at`` None)."""

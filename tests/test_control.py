@@ -288,3 +288,29 @@ def test_the_article_scripts_run_start_detect_stop_on_the_fake(tmp_path: Path) -
     assert json.loads(script("stop_model.sh").stdout) == {"Status": "STOPPING"}
     stopped = script("detect.sh")
     assert stopped.returncode == 255 and "ResourceNotReadyException" in stopped.stderr
+
+
+def test_stop_waits_for_a_transition_started_at_another_time_scale() -> None:
+    """A model started at one time scale and stopped by a command at another: the wait follows the
+    transition's own end, and the stop happens (it never says 'nothing to stop' while STARTING)."""
+    from rclsim.control import resolve, stop_model
+
+    clock = ManualClock()
+    slow = rclsim.get_backend("replay", clock=clock, time_scale=1)
+    slow.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+    said: list[str] = []
+    outcome = stop_model(slow, resolve(slow, ARTICLE_ARN), say=said.append)
+    assert outcome.changed and outcome.status == "STOPPING"
+    assert any("waiting until it can be stopped" in line for line in said)
+    assert clock.now() - 1_700_000_000 == pytest.approx(600, abs=1)  # waited exactly the start
+
+
+def test_cli_stop_during_a_slower_start(tmp_path: Path) -> None:
+    env = {**os.environ, "RCLSIM_STATE_DIR": str(tmp_path)}
+    started = rclsim_cmd("start", "--project-version-arn", ARTICLE_ARN, "--no-wait", "--time-scale", "0.002",
+                         env=env)
+    assert json.loads(started.stdout) == {"Status": "STARTING"}
+    stopped = rclsim_cmd("stop", "--project-version-arn", ARTICLE_ARN, env=env)  # time scale 0 here
+    assert stopped.returncode == 0, stopped.stderr
+    assert json.loads(stopped.stdout) == {"Status": "STOPPING"}
+    assert "StopProjectVersion accepted" in stopped.stderr

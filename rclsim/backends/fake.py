@@ -8,7 +8,7 @@ the call to the core, which plays the service.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..apimodel import OPERATIONS, operation_model
@@ -19,7 +19,7 @@ from ..declarations import Declarations
 from ..errors import service_error
 from ..recordings import RecordingStore
 from ..state import StateStore
-from .base import Backend
+from .base import Backend, Progress, WaitFailed
 
 __all__ = ["FakeBackend", "ReplayBackend"]
 
@@ -52,16 +52,42 @@ class FakeBackend(Backend):
     def time_scale(self) -> float:
         return self.core.lifecycle.time_scale
 
-    @property
-    def poll_delay(self) -> float:  # type: ignore[override]
-        # botocore's 30 s between polls, on the fake's time scale (never a busy loop)
-        return max(30.0 * self.time_scale, 0.05) if self.time_scale > 0 else 0.0
-
     def _sleep(self, seconds: float) -> None:
         self.core.clock.sleep(seconds)
 
     def _now(self) -> float:
         return self.core.clock.now()
+
+    def wait_for_status(
+        self,
+        project_arn: str,
+        version_name: str,
+        until: Collection[str],
+        *,
+        fail: Collection[str] = (),
+        progress: Progress | None = None,
+        max_attempts: int | None = None,
+    ) -> str:
+        """Wait as long as the version's pending transition takes, whatever time scale it was started
+        at (the state says when it completes), reporting at least every 30 s; a version with nothing
+        pending that is not in ``until`` will never get there: ``WaitFailed`` at once."""
+        started = self._now()
+        while True:
+            found = self.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
+            descriptions = found.get("ProjectVersionDescriptions", [])
+            status = descriptions[0]["Status"] if descriptions else None
+            if progress is not None and status is not None:
+                progress(status, self._now() - started)
+            if status is not None and status in until:
+                return str(status)
+            if status in fail:
+                raise WaitFailed(f"{version_name} reached {status} while waiting for {'/'.join(until)}", status)
+            ready_at = descriptions and self.core.lifecycle.ready_at(descriptions[0]["ProjectVersionArn"])
+            if not ready_at:
+                raise WaitFailed(
+                    f"{version_name} is {status} and will not become {'/'.join(until)} by itself", status
+                )
+            self._sleep(min(max(ready_at - self._now(), 0.0) + 0.001, 30.0))
 
     @property
     def prices(self) -> PriceTable:
