@@ -100,12 +100,25 @@ def _common_options(suppress: bool) -> _Parser:
         help="record mode: keep the 12-digit account id in recorded ARNs (masked by default)",
     )
     m = p.add_argument_group("simulation options")
-    m.add_argument("--manifest", metavar="M", default=default,
-                   help="sim backend, evaluate: a SageMaker Ground Truth manifest. Env RCLSIM_MANIFEST")
-    m.add_argument("--sim-params", metavar="FILE", default=default,
-                   help="sim: noise parameters (JSON, as 'rclsim sim fit' writes). Env RCLSIM_SIM_PARAMS")
-    m.add_argument("--seed", type=int, metavar="N", default=default,
-                   help="sim: seed of the simulation (default 0, or the parameters file's). Env RCLSIM_SEED")
+    m.add_argument(
+        "--manifest",
+        metavar="M",
+        default=default,
+        help="sim backend, evaluate: a SageMaker Ground Truth manifest. Env RCLSIM_MANIFEST",
+    )
+    m.add_argument(
+        "--sim-params",
+        metavar="FILE",
+        default=default,
+        help="sim: noise parameters (JSON, as 'rclsim sim fit' writes). Env RCLSIM_SIM_PARAMS",
+    )
+    m.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        default=default,
+        help="sim: seed of the simulation (default 0, or the parameters file's). Env RCLSIM_SEED",
+    )
     f = p.add_argument_group("fake options")
     f.add_argument(
         "--time-scale",
@@ -326,7 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("action", choices=("info", "fit"))
     sim.add_argument("--responses", metavar="DIR", help="sim fit: the real responses")
-    sim.add_argument("-o", "--out", metavar="FILE", help="sim fit: where to write the parameters (default stdout)")
+    sim.add_argument(
+        "-o", "--out", metavar="FILE", help="sim fit: where to write the parameters (default stdout)"
+    )
     sim.add_argument("--overwrite", action="store_true", help="sim fit: replace an existing --out file")
 
     rec = sub.add_parser(
@@ -370,6 +385,8 @@ def _resolve(args: argparse.Namespace) -> argparse.Namespace:
 
     args.time_scale = time_scale_from_env() if args.time_scale is None else check_time_scale(args.time_scale)
     args.state_dir = args.state_dir or env_value("RCLSIM_STATE_DIR") or ".rclsim"
+    if args.record_mode and args.backend != "aws":
+        raise RclsimError("--record-mode records live responses: it needs --backend aws")
     args.output = args.output or env_value("RCLSIM_OUTPUT") or "json"
     if args.output not in ("json", "text", "table"):
         raise RclsimError(f"RCLSIM_OUTPUT={args.output!r}: choose json, text or table")
@@ -505,16 +522,13 @@ def _load_json_file(name: str) -> Any:
 
 
 def _schema_problems(data: Any) -> tuple[str, list[Any]]:
-    from .schemas import (
-        looks_like_models,
-        looks_like_recording,
-        models_problems,
-        recording_problems,
-        response_problems,
-    )
+    from .schemas import looks_like_models, looks_like_recording, recording_problems, response_problems
 
     if looks_like_models(data):
-        return "models file", models_problems(data)
+        from .declarations import models_file_problems
+        from .schemas import SchemaProblem
+
+        return "models file", [SchemaProblem("$", p) for p in models_file_problems(data)]
     if looks_like_recording(data):
         return "recording", recording_problems(data)
     return "response", response_problems(data)
@@ -604,16 +618,18 @@ def _where(args: argparse.Namespace, backend: Any) -> str:
     return f"the fake (state in {backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g})"
 
 
-def _confirm_billable(args: argparse.Namespace, text: str) -> None:
-    """Real AWS only: a start needs --yes or a yes at an interactive prompt that shows the price."""
+def _confirm_billable(args: argparse.Namespace, text: str) -> bool:
+    """Real AWS only: a start needs --yes or a yes at an interactive prompt that shows the price.
+    True when the price has been shown (so it is not shown twice)."""
     if args.backend != "aws" or args.yes:
-        return
+        return False
     if not sys.stdin.isatty():
         raise RclsimError(f"refusing to start a billable model without --yes. {text}")
     _say(text)
     answer = input("Start it on real AWS now? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise RclsimError("not started")
+    return True
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -637,19 +653,27 @@ def cmd_start(args: argparse.Namespace) -> int:
             + "; nothing was called"
         )
         return 0
-    _confirm_billable(args, text)
+    shown = _confirm_billable(args, text)
     with _backend(args) as backend:
         _say(f"starting {args.project_version_arn} on {_where(args, backend)}")
         model = resolve(backend, args.project_version_arn)
-        outcome = start_model(
-            backend,
-            model,
-            min_inference_units=args.min_inference_units,
-            max_inference_units=args.max_inference_units,
-            wait=not args.no_wait,
-            say=_say,
-            prices=prices,
-        )
+        try:
+            outcome = start_model(
+                backend,
+                model,
+                min_inference_units=args.min_inference_units,
+                max_inference_units=args.max_inference_units,
+                wait=not args.no_wait,
+                say=_say,
+                prices=prices,
+                announce=not shown,
+            )
+        except KeyboardInterrupt:
+            _say(
+                f"rclsim: interrupted while waiting; {args.project_version_arn} was started and is billed "
+                f"once RUNNING, until stopped: rclsim stop --project-version-arn {args.project_version_arn}"
+            )
+            raise
     _say(outcome.message)
     _print({"Status": outcome.status}, args, "StartProjectVersion")
     return 0
@@ -724,22 +748,37 @@ def cmd_find_running(args: argparse.Namespace) -> int:
 
     prices = _prices(args)
     found: list[dict[str, Any]] = []
+    failed: list[str] = []
+    if args.all_regions and args.backend != "aws":
+        raise RclsimError("--all-regions looks through AWS's regions: it needs --backend aws")
     if args.backend == "aws" and args.all_regions:
         import boto3
 
+        if args.endpoint_url or env_value("RCLSIM_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL"):
+            raise RclsimError(
+                "--all-regions calls each region's own endpoint; it cannot be combined with an "
+                "endpoint URL (drop --all-regions to ask that endpoint)"
+            )
         session = boto3.Session(profile_name=args.profile)
         for region in session.get_available_regions("rekognition"):
             with _backend(args, client=session.client("rekognition", region_name=region)) as backend:
                 try:
                     found.extend(find_running(backend, prices))
                 except Exception as exc:  # a region not enabled for the account, say
-                    _say(f"{region}: skipped ({_one_line(str(exc))})")
+                    failed.append(region)
+                    _say(f"{region}: could not be checked ({_one_line(str(exc))})")
     else:
         with _backend(args) as backend:
             found = find_running(backend, prices)
     _print({"RunningVersions": found}, args, "FindRunning")
     total = sum(row["HourlyCost"] for row in found)
     _say(f"{len(found)} version(s) starting or running: about {prices.currency} {total:.2f} per hour")
+    if failed:
+        _say(
+            f"rclsim: {len(failed)} region(s) could not be checked ({', '.join(failed)}): models running "
+            f"there are NOT listed above"
+        )
+        return EXIT_USER_ERROR
     return 0
 
 
@@ -749,6 +788,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.backend == "aws":
         raise RclsimError("serve serves the fake; --backend aws makes no sense here")
     port = DEFAULT_PORT if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise RclsimError(f"--port must be between 0 and 65535, got {port}")
     backend = _backend(args)
     try:
         server = FakeServer(backend, args.host, port, verbose=args.verbose)
@@ -794,8 +835,11 @@ def cmd_sim(args: argparse.Namespace) -> int:
         raise RclsimError(f"{out} exists; use --overwrite to replace it")
     source = SimSource(_manifest(args))
     folder = ResponseFolder(args.responses)
-    pairs = [(entry, labels) for entry in source.entries()
-             if (labels := folder.labels_for(entry.source_ref)) is not None]
+    pairs = [
+        (entry, labels)
+        for entry in source.entries()
+        if (labels := folder.labels_for(entry.source_ref)) is not None
+    ]
     _say(f"fitting to {len(pairs)} images with both ground truth and a response")
     noise = fit_noise(pairs, seed=_noise(args).seed)
     text = json.dumps(noise.to_dict(), indent=2) + "\n"
@@ -860,6 +904,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         debug = debug or env_flag("RCLSIM_DEBUG")
         _resolve(args)
         return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("rclsim: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:
         if debug:
             raise

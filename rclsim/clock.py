@@ -54,9 +54,16 @@ class ManualClock:
         self.advance(max(0.0, seconds))
 
 
+#: Slower than real time is allowed (a test of a user's patience), but not without bound.
+MAX_TIME_SCALE = 1000.0
+
+
 def check_time_scale(value: float, source: str = "--time-scale") -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-        raise RclsimError(f"{source} must be a number >= 0 (0 = instant, 1 = real durations), got {value!r}")
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= MAX_TIME_SCALE):
+        raise RclsimError(
+            f"{source} must be a number from 0 to {MAX_TIME_SCALE:g} (0 = instant, 1 = real durations), "
+            f"got {value!r}"
+        )
     return float(value)
 
 

@@ -107,10 +107,13 @@ def start_model(
     wait: bool = True,
     say: Say = _stderr,
     prices: PriceTable | None = None,
+    announce: bool = True,
 ) -> Outcome:
-    """Start ``model`` (saying its hourly cost first) and wait for RUNNING; report "already" cases."""
+    """Start ``model`` (saying its hourly cost first, unless ``announce=False`` because the caller has
+    just shown it) and wait for RUNNING; report "already" cases."""
     prices = prices or PriceTable.load()
-    say(hourly_cost_text(prices, model.arn, max_inference_units or min_inference_units))
+    if announce:
+        say(hourly_cost_text(prices, model.arn, max_inference_units or min_inference_units))
     params: dict[str, Any] = {"ProjectVersionArn": model.arn, "MinInferenceUnits": min_inference_units}
     if max_inference_units is not None:
         params["MaxInferenceUnits"] = max_inference_units

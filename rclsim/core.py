@@ -221,12 +221,16 @@ class FakeRekognition:
     # -- the cost meter ----------------------------------------------------------------------------
     def bill(self) -> Bill:
         """What the models would have cost so far: RUNNING time of versions started through the
-        fake, plus the declared successful trainings."""
+        fake, plus the declared successful trainings (the built-in article's only once it is used)."""
+        article_used = any(
+            d.builtin and self.lifecycle.touched(d.arn) for d in self.declarations.versions.values()
+        )
         trainings = [
             (decl.arn, decl.training_seconds)
             for decl in self.declarations.versions.values()
             if decl.training_seconds is not None
             and decl.status not in ("TRAINING_IN_PROGRESS", "TRAINING_FAILED")
+            and (not decl.builtin or article_used)
         ]
         return compute_bill(self.prices, self.lifecycle.usage(), trainings, self.clock.now())
 

@@ -10,6 +10,7 @@ price uses the table's fallback region (us-east-1) and says so. ``--prices FILE`
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,21 @@ class PriceTable:
             ) from None
         if self.fallback not in self.regions:
             raise RclsimError(f"{origin}: fallback_region {self.fallback!r} has no prices")
+        for region, p in data["regions"].items():
+            for key in ("InferenceUnitHour", "TrainingHour"):
+                value = p[key]
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or not (math.isfinite(value) and value >= 0)
+                ):
+                    raise RclsimError(
+                        f"{origin}: regions.{region}.{key} must be a number >= 0, got {value!r}"
+                    )
+        if data.get("format_version", 1) != 1:
+            raise RclsimError(
+                f"{origin}: format_version {data.get('format_version')!r} is not one rclsim reads (1)"
+            )
         self.origin = origin
 
     @classmethod

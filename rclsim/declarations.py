@@ -8,6 +8,7 @@ the store searches them, so a user's declaration of an ARN wins over the built-i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
@@ -50,6 +51,7 @@ class VersionDecl:
     stop_seconds: float = DEFAULT_STOP_SECONDS
     start_outcome: str = "RUNNING"
     declared: bool = True  # False: known only because recordings name it (behaves as RUNNING)
+    builtin: bool = False  # declared by rclsim's own fixtures (the article's project)
 
     @property
     def version_name(self) -> str:
@@ -104,6 +106,24 @@ def _same_project(version_arn: str, project_arn: str) -> bool:
     return project_arn.startswith(prefix) and project_arn[len(prefix) :].isdigit()
 
 
+def models_file_problems(data: Any) -> list[str]:
+    """What is wrong with a ``models.json``: its schema, then what a schema cannot say (every version
+    inside the project that lists it, no version declared twice)."""
+    problems = [f"fails the models schema at {p}" for p in models_problems(data)]
+    if problems:
+        return problems
+    seen: set[str] = set()
+    for project in data["projects"]:
+        for raw in project["versions"]:
+            arn = raw["ProjectVersionArn"]
+            if not _same_project(arn, project["ProjectArn"]):
+                problems.append(f"version {arn} is not in project {project['ProjectArn']}")
+            if arn in seen:
+                problems.append(f"version {arn} is declared twice")
+            seen.add(arn)
+    return problems
+
+
 class Declarations:
     """Every declared project and version, plus the ones recordings imply."""
 
@@ -127,19 +147,21 @@ class Declarations:
             raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise RecordingError(f"{path}: malformed JSON: {exc}") from None
-        problems = models_problems(data)
+        problems = models_file_problems(data)
         if problems:
-            raise RecordingError(f"{path}: fails the models schema at {problems[0]}")
+            raise RecordingError(f"{path}: {problems[0]}")
+        from .recordings import builtin_recordings_dir
+
+        builtin = path.parent.resolve() == builtin_recordings_dir().resolve()
         for raw_project in data["projects"]:
             project_arn = raw_project["ProjectArn"]
             arns = []
             for raw in raw_project["versions"]:
-                if not _same_project(raw["ProjectVersionArn"], project_arn):
-                    raise RecordingError(
-                        f"{path}: version {raw['ProjectVersionArn']} is not in project {project_arn}"
-                    )
                 arns.append(raw["ProjectVersionArn"])
-                self.versions.setdefault(raw["ProjectVersionArn"], _version(project_arn, raw))
+                decl = _version(project_arn, raw)
+                if builtin:
+                    decl = dataclasses.replace(decl, builtin=True)
+                self.versions.setdefault(raw["ProjectVersionArn"], decl)
             if project_arn not in self.projects:
                 created = raw_project.get("CreationTimestamp")
                 self.projects[project_arn] = ProjectDecl(

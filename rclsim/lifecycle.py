@@ -47,6 +47,9 @@ STATUS_MESSAGES = {
     "STOPPED": "The model is stopped.",
 }
 _DEFAULT_PAGE = 100
+#: The most inference units one start may ask for ([U]: the service's quota is per account and not in the
+#: model; rclsim picks 100 and answers more with InvalidParameterException).
+MAX_INFERENCE_UNITS = 100
 
 
 def _utc(seconds: float) -> dt.datetime:
@@ -175,6 +178,14 @@ class Lifecycle:
         arn = params["ProjectVersionArn"]
         min_iu = params["MinInferenceUnits"]
         max_iu = params.get("MaxInferenceUnits")
+        for name, units in (("MinInferenceUnits", min_iu), ("MaxInferenceUnits", max_iu)):
+            if units is not None and units > MAX_INFERENCE_UNITS:
+                raise service_error(
+                    "InvalidParameterException",
+                    f"Request has invalid parameters: {name} ({units}) is over rclsim's limit of "
+                    f"{MAX_INFERENCE_UNITS} inference units",
+                    op,
+                )
         if max_iu is not None and max_iu < min_iu:
             raise service_error(
                 "InvalidParameterException",
@@ -338,6 +349,11 @@ class Lifecycle:
         if token:
             out["NextToken"] = token
         return out
+
+    def touched(self, arn: str) -> bool:
+        """True when the version has state of its own (it was started, stopped or described)."""
+        with self.state.transaction() as txn:
+            return txn.get(arn) is not None
 
     def ready_at(self, arn: str) -> float | None:
         """When the version's pending transition completes (clock seconds), or None if none is pending."""

@@ -51,7 +51,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(error_response("SerializationException", "Content-Length is not a number"), close=True)
             return
-        if length < 0 or length > MAX_BODY_BYTES:
+        if length < 0:
+            self._send(error_response("SerializationException", "Content-Length is negative"), close=True)
+            return
+        if length > MAX_BODY_BYTES:
             answer = error_response(
                 "RequestEntityTooLargeException", f"request body of {length} bytes is over {MAX_BODY_BYTES}"
             )
@@ -71,6 +74,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(text)))
         self.end_headers()
         self.wfile.write(text)
+
+    def _not_allowed(self) -> None:
+        answer = error_response(
+            "MethodNotAllowedException", f"{self.command} is not supported: POST JSON 1.1"
+        )
+        answer.status = 405
+        self._send(answer, close=True)
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         if self.server.verbose:

@@ -97,6 +97,8 @@ def decode_params(operation: str, body: bytes) -> dict[str, Any]:
         data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _BadBody(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _BadBody("the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise _BadBody("the request body must be a JSON object")
     return _decode_blobs(operation_model(operation).input_shape, data, "")  # type: ignore[no-any-return]
@@ -135,6 +137,8 @@ def handle(target: str | None, body: bytes, call: Call) -> WireResponse:
         params = decode_params(operation, body)
     except _BadBody as exc:
         return error_response("SerializationException", str(exc), request_id)
+    except RecursionError:
+        return error_response("SerializationException", "the request body is nested too deeply", request_id)
     try:
         result = call(operation, params)
     except ClientError as exc:
