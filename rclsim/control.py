@@ -149,7 +149,8 @@ def stop_model(backend: Backend, model: ModelRef, *, say: Say = _stderr) -> Outc
             if status != "FAILED":  # still starting: it will be billed once it runs
                 raise RclsimError(
                     f"{model.version_name} is still {status} after waiting and could not be stopped; it "
-                    f"will be billed once RUNNING: stop it with 'rclsim stop --project-version-arn {model.arn}'"
+                    f"will be billed once RUNNING: stop it with "
+                    f"'rclsim stop --project-version-arn {model.arn}'"
                 ) from None
     if status != "RUNNING":
         return Outcome(status, False, f"{model.version_name} is already {status}: nothing to stop")

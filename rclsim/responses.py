@@ -43,7 +43,9 @@ class ResponseFolder:
                     raise RecordingError(f"{path}: fails the schema at {problems[0]}")
                 s3 = data["image"].get("S3Object")
                 if s3:
-                    self._by_ref.setdefault(f"s3://{s3['Bucket']}/{s3['Name']}", data["response"]["CustomLabels"])
+                    self._by_ref.setdefault(
+                        f"s3://{s3['Bucket']}/{s3['Name']}", data["response"]["CustomLabels"]
+                    )
                 continue
             problems = response_problems(data)
             if problems:

@@ -147,7 +147,9 @@ def _label(name: str, confidence: float, box: tuple[float, float, float, float] 
     return label
 
 
-def simulate_entry(entry: Any, arn: str, noise: NoiseModel, label_names: Sequence[str]) -> list[dict[str, Any]]:
+def simulate_entry(
+    entry: Any, arn: str, noise: NoiseModel, label_names: Sequence[str]
+) -> list[dict[str, Any]]:
     """The simulated ``CustomLabels`` of one manifest entry, highest confidence first."""
     rng = _rng(noise, arn, entry.source_ref)
     labels: list[dict[str, Any]] = []
@@ -157,7 +159,9 @@ def simulate_entry(entry: Any, arn: str, noise: NoiseModel, label_names: Sequenc
             if name in own and rng.random() >= noise.miss_rate:
                 labels.append(_label(name, 100 * rng.betavariate(noise.hit_alpha, noise.hit_beta), None))
             else:
-                labels.append(_label(name, 100 * rng.betavariate(noise.clutter_alpha, noise.clutter_beta), None))
+                labels.append(
+                    _label(name, 100 * rng.betavariate(noise.clutter_alpha, noise.clutter_beta), None)
+                )
     else:
         for box in entry.boxes:
             missed = rng.random() < noise.miss_rate
@@ -170,8 +174,12 @@ def simulate_entry(entry: Any, arn: str, noise: NoiseModel, label_names: Sequenc
             x1 = box.left + w + jitters[1] * w
             y0 = box.top + jitters[2] * h
             y1 = box.top + h + jitters[3] * h
-            ratio = (x0 / entry.width, y0 / entry.height, max(x1 - x0, 0.0) / entry.width,
-                     max(y1 - y0, 0.0) / entry.height)
+            ratio = (
+                x0 / entry.width,
+                y0 / entry.height,
+                max(x1 - x0, 0.0) / entry.width,
+                max(y1 - y0, 0.0) / entry.height,
+            )
             labels.append(_label(box.name, confidence, ratio))
         names = list(label_names) or sorted({b.name for b in entry.boxes})
         for _ in range(_poisson(rng, noise.clutter_per_image) if names else 0):
@@ -319,8 +327,9 @@ def _beta_moments(values: Sequence[float]) -> tuple[float, float] | None:
     return mean * common, (1 - mean) * common
 
 
-def fit_noise(pairs: Iterable[tuple[Any, Sequence[Mapping[str, Any]]]], *, seed: int = 0,
-              iou_threshold: float = 0.5) -> NoiseModel:
+def fit_noise(
+    pairs: Iterable[tuple[Any, Sequence[Mapping[str, Any]]]], *, seed: int = 0, iou_threshold: float = 0.5
+) -> NoiseModel:
     """Noise parameters that make the simulation look like a real model, from (manifest entry,
     CustomLabels of that image's real response) pairs of object-detection images.
 
@@ -352,10 +361,14 @@ def fit_noise(pairs: Iterable[tuple[Any, Sequence[Mapping[str, Any]]]], *, seed:
             t = truth[truth_index][1]
             w, h = t["Width"], t["Height"]
             if w > 0 and h > 0:
-                edges.extend([(box["Left"] - t["Left"]) / w,
-                              (box["Left"] + box["Width"] - t["Left"] - w) / w,
-                              (box["Top"] - t["Top"]) / h,
-                              (box["Top"] + box["Height"] - t["Top"] - h) / h])
+                edges.extend(
+                    [
+                        (box["Left"] - t["Left"]) / w,
+                        (box["Left"] + box["Width"] - t["Left"] - w) / w,
+                        (box["Top"] - t["Top"]) / h,
+                        (box["Top"] + box["Height"] - t["Top"] - h) / h,
+                    ]
+                )
         for det_index in unmatched_det:
             det = detections[det_index]
             clutter.append(det["Confidence"] / 100)
@@ -378,10 +391,13 @@ def fit_noise(pairs: Iterable[tuple[Any, Sequence[Mapping[str, Any]]]], *, seed:
     model = NoiseModel(
         miss_rate=missed / gt_total if gt_total else base.miss_rate,
         jitter=jitter,
-        hit_alpha=hit[0], hit_beta=hit[1],
+        hit_alpha=hit[0],
+        hit_beta=hit[1],
         clutter_per_image=len(clutter) / images,
-        clutter_alpha=clut[0], clutter_beta=clut[1],
-        clutter_min_size=size[0], clutter_max_size=size[1],
+        clutter_alpha=clut[0],
+        clutter_beta=clut[1],
+        clutter_min_size=size[0],
+        clutter_max_size=size[1],
         seed=seed,
     )
     model.check("fitted parameters")

@@ -307,8 +307,9 @@ def test_stop_waits_for_a_transition_started_at_another_time_scale() -> None:
 
 def test_cli_stop_during_a_slower_start(tmp_path: Path) -> None:
     env = {**os.environ, "RCLSIM_STATE_DIR": str(tmp_path)}
-    started = rclsim_cmd("start", "--project-version-arn", ARTICLE_ARN, "--no-wait", "--time-scale", "0.002",
-                         env=env)
+    started = rclsim_cmd(
+        "start", "--project-version-arn", ARTICLE_ARN, "--no-wait", "--time-scale", "0.002", env=env
+    )
     assert json.loads(started.stdout) == {"Status": "STARTING"}
     stopped = rclsim_cmd("stop", "--project-version-arn", ARTICLE_ARN, env=env)  # time scale 0 here
     assert stopped.returncode == 0, stopped.stderr

@@ -106,7 +106,14 @@ def get_backend(
         if noise is None and env_value("RCLSIM_SIM_PARAMS"):
             noise = NoiseModel.load(env_value("RCLSIM_SIM_PARAMS"))  # type: ignore[arg-type]
         scale = time_scale_from_env() if time_scale is None else check_time_scale(time_scale, "time_scale")
-        return SimBackend(manifest, noise=noise, strict=strict, time_scale=scale, state_dir=state_dir,
-                          clock=clock, prices=prices)
+        return SimBackend(
+            manifest,
+            noise=noise,
+            strict=strict,
+            time_scale=scale,
+            state_dir=state_dir,
+            clock=clock,
+            prices=prices,
+        )
     known = ", ".join(f"{k} ({v})" for k, v in BACKENDS.items())
     raise RclsimError(f"unknown backend {name!r}; choose one of: {known}")

@@ -81,7 +81,9 @@ class FakeBackend(Backend):
             if status is not None and status in until:
                 return str(status)
             if status in fail:
-                raise WaitFailed(f"{version_name} reached {status} while waiting for {'/'.join(until)}", status)
+                raise WaitFailed(
+                    f"{version_name} reached {status} while waiting for {'/'.join(until)}", status
+                )
             ready_at = descriptions and self.core.lifecycle.ready_at(descriptions[0]["ProjectVersionArn"])
             if not ready_at:
                 raise WaitFailed(
