@@ -126,8 +126,9 @@ def _exactness(
 class FakeRekognition:
     """The fake service. ``source`` answers DetectCustomLabels; ``strict`` makes inexact answers errors.
 
-    ``s3_reader`` lets the core check images named by ``S3Object`` (and match recordings by their
-    bytes); without it such images are taken on trust, as the replay fake has no bytes to check.
+    ``s3_reader`` lets the core read an image named by ``S3Object`` when nothing answers for its key,
+    then check it and match recordings by its bytes (the drop-in sets one that reads from moto when
+    moto is active); without it such images are taken on trust.
     ``declarations`` are the models it knows (besides those the source answers for), ``state`` where
     their statuses live (default: fresh, in memory), ``clock`` and ``time_scale`` how time passes
     (0: every transition is instant), ``prices`` the cost meter's price table.
@@ -208,6 +209,10 @@ class FakeRekognition:
         min_confidence = params.get("MinConfidence")
         max_results = params.get("MaxResults")
         candidates = self.source.candidates(arn, ref)
+        if not candidates and "S3Object" in image and self.s3_reader is not None:
+            # Nothing answers for the S3 key: read the object (from moto, say) and try its bytes.
+            ref = self._read_s3_image(image)
+            candidates = self.source.candidates(arn, ref)
         if not candidates:
             raise service_error("RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT)
         thresholds = decl.thresholds
@@ -246,8 +251,11 @@ class FakeRekognition:
             data = bytes(image["Bytes"])
             self._check_image_bytes(data, apimodel.MAX_IMAGE_BYTES, "4 MiB as Bytes")
             return image_ref_from_param(image, sha256_hex(data))
-        if self.s3_reader is None:
-            return image_ref_from_param(image)
+        # An S3 image is looked up by its key first; its bytes are read only when needed.
+        return image_ref_from_param(image)
+
+    def _read_s3_image(self, image: Mapping[str, Any]) -> ImageRef:
+        assert self.s3_reader is not None
         s3 = image["S3Object"]
         try:
             data = self.s3_reader(s3["Bucket"], s3["Name"], s3.get("Version"))

@@ -153,6 +153,31 @@ def _environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _moto_active() -> bool:
+    """True while a moto mock is on (then S3 reads stay inside the process)."""
+    import sys
+
+    models = sys.modules.get("moto.core.models")
+    stubber = getattr(models, "botocore_stubber", None)
+    return bool(getattr(stubber, "enabled", False))
+
+
+def _read_from_moto(bucket: str, key: str, version: str | None) -> bytes:
+    """Read an image from (moto's) S3; a missing object is a ``KeyError``, as the core expects."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    if not _moto_active():  # moto was switched off meanwhile: never fall through to real S3
+        raise KeyError(key)
+    client = boto3.client("s3", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    try:
+        extra = {"VersionId": version} if version else {}
+        body: bytes = client.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+        return body
+    except ClientError:
+        raise KeyError(key) from None
+
+
 class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a decorator
     """Answer Rekognition's Custom Labels calls from a fake, for every boto3/botocore client.
 
@@ -191,11 +216,17 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
         self.backend = self._make_backend()
         self._env = _environment()
         self._env.__enter__()
+        if isinstance(self.backend, FakeBackend) and self.backend.core.s3_reader is None and _moto_active():
+            self.backend.core.s3_reader = _read_from_moto
+            self._set_reader = True
         with _lock:
             _active.append(self.backend)
         return self.backend
 
     def __exit__(self, *exc: Any) -> None:
+        if getattr(self, "_set_reader", False) and isinstance(self.backend, FakeBackend):
+            self.backend.core.s3_reader = None
+            self._set_reader = False
         with _lock:
             if self.backend in _active:
                 _active.remove(self.backend)

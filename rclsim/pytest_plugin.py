@@ -2,13 +2,16 @@
 enough): options to pick the backend, fixtures that hand tests a backend or a boto3 client wired to
 it, and a ``live_aws`` marker for tests that may cost money.
 
-Options: ``--rcl-backend replay|aws`` (default ``RCLSIM_BACKEND``, else replay),
+Options: ``--rcl-backend replay|sim|aws`` (default ``RCLSIM_BACKEND``, else replay),
 ``--rcl-record-mode none|once|new|all`` (aws backend only; see :mod:`rclsim.record`),
-``--rcl-recordings DIR`` (repeatable), ``--rcl-live-aws-may-incur-charges``.
+``--rcl-recordings DIR`` (repeatable), ``--rcl-manifest M`` (sim), ``--rcl-live-aws-may-incur-charges``.
+The aws backend may start billable models, so it needs ``--rcl-live-aws-may-incur-charges`` too
+(except with ``--rcl-record-mode none``, which never calls AWS).
 
-Fixtures: ``rcl_backend`` (a Backend; fresh in-memory fake state for every test) and ``rcl_client`` (a
+Fixtures: ``rcl_backend`` (a Backend; fresh in-memory fake state for every test), ``rcl_client`` (a
 ``boto3`` Rekognition client answering from it: through :func:`rclsim.mock` for the fakes and record
-mode, the plain client for live AWS).
+mode, the plain client for live AWS) and ``rcl_mock`` (the mock itself, so that every boto3 client the
+code under test makes answers from ``rcl_backend``).
 """
 
 from __future__ import annotations
@@ -30,9 +33,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rclsim", "rclsim: offline Amazon Rekognition Custom Labels")
     group.addoption(
         "--rcl-backend",
-        choices=("replay", "aws"),
+        choices=("replay", "sim", "aws"),
         default=None,
         help="backend of the rcl_backend/rcl_client fixtures (default RCLSIM_BACKEND, else replay)",
+    )
+    group.addoption(
+        "--rcl-manifest",
+        default=None,
+        metavar="M",
+        help="with --rcl-backend sim: the Ground Truth manifest to simulate (default RCLSIM_MANIFEST)",
     )
     group.addoption(
         "--rcl-record-mode",
@@ -58,8 +67,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "live_aws: calls real AWS and may cost money; runs only with --rcl-live-aws-may-incur-charges",
     )
-    if config.getoption("rcl_record_mode") and _backend_name(config) != "aws":
+    name = _backend_name(config)
+    if config.getoption("rcl_record_mode") and name != "aws":
         raise pytest.UsageError("--rcl-record-mode records live responses: it needs --rcl-backend aws")
+    if (
+        name == "aws"
+        and config.getoption("rcl_record_mode") != "none"
+        and not config.getoption("rcl_live_aws_may_incur_charges")
+    ):
+        raise pytest.UsageError(
+            "--rcl-backend aws calls real AWS, where tests may start billable models: add "
+            "--rcl-live-aws-may-incur-charges (or --rcl-record-mode none to replay recordings only)"
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -87,11 +106,31 @@ def rcl_backend(request: pytest.FixtureRequest) -> Iterator[Any]:
     name = _backend_name(config)
     if name == "aws" and config.getoption("rcl_record_mode"):
         options["record_mode"] = config.getoption("rcl_record_mode")
+        no_region = not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+        if config.getoption("rcl_record_mode") == "none" and no_region:
+            options["region"] = "us-east-1"  # replay only: no call is made, any region will do
+    if name == "sim":
+        options.pop("recordings", None)
+        options["manifest"] = config.getoption("rcl_manifest") or os.environ.get("RCLSIM_MANIFEST")
     backend = get_backend(name, **options)
     try:
         yield backend
     finally:
         backend.close()
+
+
+@pytest.fixture
+def rcl_mock(rcl_backend: Any) -> Iterator[Any]:
+    """While the test runs, every boto3/botocore Rekognition client answers from ``rcl_backend``
+    (live AWS: nothing is intercepted)."""
+    from .backends.aws import AwsBackend
+    from .dropin import mock
+
+    if isinstance(rcl_backend, AwsBackend):
+        yield rcl_backend
+        return
+    with mock(rcl_backend):
+        yield rcl_backend
 
 
 @pytest.fixture

@@ -136,3 +136,31 @@ def test_works_with_motos_mock_aws_in_either_order(order: str) -> None:
 def test_mock_refuses_the_aws_backend() -> None:
     with pytest.raises(TypeError, match="fake backend"):
         rclsim.mock(rclsim.get_backend("aws", region="us-east-1"))
+
+
+def test_an_s3_image_is_read_from_motos_bucket_when_no_recording_has_its_key() -> None:
+    from moto import mock_aws
+
+    image = (DATA.parent.parent / "fixtures" / "article" / "9c5f2a31335627a0.jpg").read_bytes()
+    moved = {"S3Object": {"Bucket": "bkt", "Name": "elsewhere/photo.jpg"}}  # not the recorded key
+    with mock_aws(), rclsim.mock():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="bkt")
+        s3.put_object(Bucket="bkt", Key="elsewhere/photo.jpg", Body=image)
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        got = client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=moved, MinConfidence=75)
+        assert [x["Name"] for x in got["CustomLabels"]] == [
+            "vehicle_registration_plate",
+            "car",
+        ]  # by its bytes
+        with pytest.raises(client.exceptions.InvalidS3ObjectException):
+            client.detect_custom_labels(
+                ProjectVersionArn=ARTICLE_ARN, Image={"S3Object": {"Bucket": "bkt", "Name": "missing.jpg"}}
+            )
+    with rclsim.mock():  # without moto nothing is read from S3: the key alone decides
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        with pytest.raises(ClientError) as info:
+            client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=moved)
+        assert info.value.response["Error"]["Code"] == "RecordingNotFoundException"

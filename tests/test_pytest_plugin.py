@@ -99,3 +99,45 @@ def test_the_aws_backend_with_record_mode_none_replays_without_aws(pytester: pyt
         str(folder),
     )
     result.assert_outcomes(passed=1)
+
+
+def test_the_aws_backend_needs_the_charges_flag(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="def test_x(rcl_backend):\n    pass\n")
+    refused = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rcl-backend", "aws")
+    assert refused.ret != 0
+    refused.stderr.fnmatch_lines(["*--rcl-backend aws calls real AWS*--rcl-live-aws-may-incur-charges*"])
+
+
+def test_rcl_mock_fakes_every_client_the_code_makes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_code="""
+import boto3
+
+def code_under_test(arn):                 # makes its own client, as a Lambda handler does
+    client = boto3.client("rekognition", region_name="ap-northeast-1")
+    client.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)
+    return client.describe_projects()["ProjectDescriptions"][0]["ProjectArn"]
+
+def test_code(rcl_mock):
+    arn = "arn:aws:rekognition:ap-northeast-1:123456789012:project/licence-plates/version/licence-plates.2021-01-01T00.00.00/1609459200000"
+    assert code_under_test(arn).endswith("project/licence-plates/1609459100000")
+"""
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_sim_backend_from_the_command_line(pytester: pytest.Pytester) -> None:
+    manifest = DATA / "wild" / "manifests" / "02-dannymorris-bcbs-logo.manifest"
+    pytester.makepyfile(
+        test_sim="""
+def test_sim(rcl_backend, rcl_client):
+    arn = rcl_backend.project_version_arn
+    first = rcl_backend.source.entries().__next__().source_ref
+    bucket, key = first[len("s3://"):].split("/", 1)
+    got = rcl_client.detect_custom_labels(ProjectVersionArn=arn, Image={"S3Object": {"Bucket": bucket, "Name": key}})
+    assert isinstance(got["CustomLabels"], list)
+"""
+    )
+    pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--rcl-backend", "sim", "--rcl-manifest", str(manifest)
+    ).assert_outcomes(passed=1)
