@@ -212,7 +212,7 @@ class RecordingBackend(Backend):
         }
         assert not recording_problems(recording), recording_problems(recording)
         version = parsed.version_name if parsed else "model"
-        key = ref.key or ref.sha256 or "image"
+        key = ref.key or f"bytes-{(ref.sha256 or '')[:16]}"
         digest = hashlib.sha256(
             json.dumps([stored_arn, ref.bucket, ref.key, ref.version, ref.sha256]).encode()
         )
