@@ -86,7 +86,11 @@ class NoiseModel:
         unknown = set(data) - names
         if unknown:
             raise RclsimError(f"{origin}: unknown noise parameters {sorted(unknown)}; known: {sorted(names)}")
-        model = cls(**{k: (int(v) if k == "seed" else float(v)) for k, v in data.items()})
+        try:
+            values: dict[str, Any] = {k: (int(v) if k == "seed" else float(v)) for k, v in data.items()}
+        except (TypeError, ValueError):
+            raise RclsimError(f"{origin}: every noise parameter must be a number") from None
+        model = cls(**values)
         model.check(origin)
         return model
 
