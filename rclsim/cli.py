@@ -344,6 +344,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--overwrite", action="store_true", help="sim fit: replace an existing --out file")
 
+    ev = sub.add_parser(
+        "evaluate",
+        parents=[common],
+        allow_abbrev=False,
+        help="precision, recall, F1, AP and best thresholds against a manifest's ground truth",
+        description="Score responses against the ground truth of --manifest, as the Custom Labels console "
+        "does: per label and overall (micro and macro), at --min-confidence or each label's declared assumed "
+        "threshold; the threshold sweep, the F1-best threshold per label, and average precision. Responses "
+        "come from --responses DIR (recordings, or NAME.json named after the source-ref's file), or from "
+        "the backend (sim: its own model; others: --project-version-arn).",
+    )
+    ev.add_argument("--responses", metavar="DIR", help="a folder of responses to score")
+    ev.add_argument("--project-version-arn", metavar="ARN", help="the model to ask (replay/aws backends)")
+    ev.add_argument("--min-confidence", type=float, metavar="X", help="score labels with Confidence >= X")
+    ev.add_argument("--iou", type=float, default=0.5, metavar="T", help="IoU for a match (default 0.5)")
+    ev.add_argument("--json", metavar="FILE", help="write the full report (with the sweep) as JSON")
+    ev.add_argument("--csv", metavar="FILE", help="write one row per label, micro and macro, as CSV")
+    ev.add_argument("--plot", metavar="FILE.png", help="draw the precision-recall curves")
+    ev.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+    mw = sub.add_parser(
+        "manifest",
+        parents=[common],
+        allow_abbrev=False,
+        help="write a Ground Truth manifest from responses or a simulation",
+        description="Write a manifest whose boxes are the responses' labels (at or above --min-confidence) "
+        "for the images of --manifest: from --responses DIR, or from the backend (sim: the simulation).",
+    )
+    mw.add_argument("action", choices=("write",))
+    mw.add_argument("-o", "--out", required=True, metavar="FILE", help="the manifest to write")
+    mw.add_argument("--responses", metavar="DIR", help="a folder of responses")
+    mw.add_argument("--project-version-arn", metavar="ARN", help="the model to ask (replay/aws backends)")
+    mw.add_argument(
+        "--min-confidence", type=float, default=50.0, metavar="X", help="keep labels >= X (default 50)"
+    )
+    mw.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
     rec = sub.add_parser(
         "recordings",
         parents=[common],
@@ -853,6 +890,117 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _paired(args: argparse.Namespace, stack: Any) -> tuple[Any, Any, Any, dict[str, float]]:
+    """The manifest's entries paired with responses, the counts, and declared assumed thresholds."""
+    from .datasets import Paired, paired_responses
+    from .manifest import iter_manifest
+    from .responses import ResponseFolder
+
+    manifest = _manifest(args)
+    problems: list[Any] = []
+    counts = Paired()
+    thresholds: dict[str, float] = {}
+    entries = iter_manifest(manifest, problems)
+    if args.responses:
+        pairs = paired_responses(entries, responses=ResponseFolder(args.responses), counts=counts)
+        return pairs, counts, problems, thresholds
+    if args.backend == "sim":
+        args.manifest = manifest
+    backend = stack.enter_context(_backend(args))
+    arn = getattr(backend, "project_version_arn", None) or args.project_version_arn
+    if not arn:
+        raise RclsimError(
+            "give --responses DIR, --backend sim, or the model to ask with --project-version-arn"
+        )
+    decl = getattr(getattr(backend, "core", None), "lifecycle", None)
+    known = decl.known(arn) if decl is not None else None
+    if known is not None:
+        thresholds = {name: 100 * t for name, t in known.thresholds.items()}
+    pairs = paired_responses(entries, backend=backend, project_version_arn=arn, counts=counts)
+    return pairs, counts, problems, thresholds
+
+
+def _say_counts(args: argparse.Namespace, counts: Any, problems: list[Any]) -> None:
+    for problem in problems[:10]:
+        _say(f"{args.manifest}: {problem}")
+    if len(problems) > 10:
+        _say(f"... and {len(problems) - 10} more bad lines (rclsim validate lists them all)")
+    _say(
+        f"{counts.answered} of {counts.images} images had a response"
+        + (
+            f"; left out: {', '.join(counts.missing[:3])}{' ...' if len(counts.missing) > 3 else ''}"
+            if counts.missing
+            else ""
+        )
+    )
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from .evaluation import Prediction, Truth, evaluate, write_pr_plot
+
+    for name in ("json", "csv", "plot"):
+        target = getattr(args, name)
+        if target and Path(target).exists() and not args.overwrite:
+            raise RclsimError(f"{target} exists; use --overwrite to replace it")
+    with contextlib.ExitStack() as stack:
+        pairs, counts, problems, thresholds = _paired(args, stack)
+        current: dict[str, Any] = {}
+
+        def truths() -> Any:
+            for entry, labels in pairs:
+                current[entry.source_ref] = labels
+                boxes = [(b.name, entry.ratio_box(b)) for b in entry.boxes] if entry.width else []
+                yield Truth(entry.source_ref, boxes, () if boxes else tuple(entry.labels))
+
+        def predict(image: str) -> Prediction:
+            return Prediction(image, current.pop(image))
+
+        report = evaluate(
+            truths(),
+            predict,
+            min_confidence=args.min_confidence,
+            thresholds=thresholds or None,
+            iou_threshold=args.iou,
+        )
+    _say_counts(args, counts, problems)
+    if args.output == "json" and args.query:
+        _print(report.to_dict(sweep=False), args, "Evaluate")
+    else:
+        sys.stdout.write(report.table() + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        _say(f"wrote {args.json}")
+    if args.csv:
+        report.to_csv(args.csv, overwrite=args.overwrite)
+        _say(f"wrote {args.csv}")
+    if args.plot:
+        write_pr_plot(report, args.plot, overwrite=args.overwrite)
+        _say(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from .manifest import entries_from_responses, write_manifest
+
+    with contextlib.ExitStack() as stack:
+        pairs, counts, problems, _ = _paired(args, stack)
+        items = (
+            (e.source_ref, e.width or 0, e.height or 0, {"CustomLabels": list(labels)}) for e, labels in pairs
+        )
+        written = write_manifest(
+            args.out,
+            entries_from_responses(items, min_confidence=args.min_confidence),
+            overwrite=args.overwrite,
+        )
+    _say_counts(args, counts, problems)
+    _say(f"wrote {written} lines to {args.out}")
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     from .state import STATE_FILE_NAME, StateStore
 
@@ -879,6 +1027,8 @@ _COMMANDS = {
     "reset": cmd_reset,
     "serve": cmd_serve,
     "sim": cmd_sim,
+    "evaluate": cmd_evaluate,
+    "manifest": cmd_manifest,
 }
 
 
