@@ -603,6 +603,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.files:
+        if name.endswith((".manifest", ".jsonl")):
+            failed += _validate_manifest(name)
+            continue
         try:
             data = _load_json_file(name)
         except RclsimError as exc:
@@ -623,6 +626,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} of {len(args.files)} files failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _validate_manifest(name: str) -> int:
+    """Print a manifest's bad lines (or that it is valid); 1 when it has any."""
+    from .manifest import iter_manifest
+
+    if not Path(name).is_file():
+        print(f"{name}: no such file")
+        return 1
+    problems: list[Any] = []
+    good = sum(1 for _ in iter_manifest(name, problems))
+    for problem in problems:
+        print(f"{name}: {problem}")
+    if not problems:
+        print(f"{name}: valid manifest ({good} lines)")
+    return 1 if problems else 0
 
 
 def cmd_recordings(args: argparse.Namespace) -> int:

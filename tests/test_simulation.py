@@ -266,3 +266,77 @@ def test_noise_parameters_are_checked(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"colour": 1}))
     with pytest.raises(rclsim.RclsimError, match="unknown noise parameters"):
         NoiseModel.load(bad)
+
+
+def test_cli_sim_info_evaluate_manifest_and_validate(
+    manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rclsim.cli import main
+
+    assert (
+        main(
+            ["sim", "info", "--manifest", str(manifest), "--query", "[Images, Kinds[0]]", "--output", "text"]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out == "50\tobject-detection\n"
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--backend",
+                "sim",
+                "--manifest",
+                str(manifest),
+                "--json",
+                f"{out}.json",
+                "--csv",
+                f"{out}.csv",
+                "--plot",
+                f"{out}.png",
+            ]
+        )
+        == 0
+    )
+    table, err = capsys.readouterr()
+    assert "(micro)" in table and "50 of 50 images had a response" in err
+    report = json.loads(Path(f"{out}.json").read_text())
+    assert {label["name"] for label in report["labels"]} == {"car", "plate"}
+    assert Path(f"{out}.png").stat().st_size > 0 and "car" in Path(f"{out}.csv").read_text()
+    assert main(["evaluate", "--backend", "sim", "--manifest", str(manifest), "--json", f"{out}.json"]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    written = tmp_path / "predicted.manifest"
+    assert (
+        main(
+            [
+                "manifest",
+                "write",
+                "--backend",
+                "sim",
+                "--manifest",
+                str(manifest),
+                "-o",
+                str(written),
+                "--min-confidence",
+                "60",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["validate", str(written)]) == 0
+    assert "valid manifest (50 lines)" in capsys.readouterr().out
+    responses = tmp_path / "responses"
+    responses.mkdir()
+    backend = rclsim.get_backend("sim", manifest=manifest)
+    for i in range(5):
+        labels = backend.detect_custom_labels(
+            ProjectVersionArn=backend.project_version_arn,  # type: ignore[attr-defined]
+            Image=image(i),
+        )
+        (responses / f"{i:05d}.json").write_text(json.dumps({"CustomLabels": labels["CustomLabels"]}))
+    assert main(["evaluate", "--manifest", str(manifest), "--responses", str(responses)]) == 0
+    assert "5 of 50 images had a response" in capsys.readouterr().err
+    assert main(["sim", "fit", "--manifest", str(manifest), "--responses", str(responses)]) == 0
+    assert set(json.loads(capsys.readouterr().out)) >= {"miss_rate", "jitter", "hit_alpha"}
