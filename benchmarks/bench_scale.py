@@ -60,21 +60,41 @@ def make_manifest(path: Path, images: int) -> None:
             annotations = []
             for slot in range(rng.randint(1, 4)):
                 w, h = rng.randint(60, 200), rng.randint(40, 160)
-                annotations.append({"left": slot * 250 + rng.randint(0, 250 - w), "top": rng.randint(0, 600 - h),
-                                    "width": w, "height": h, "class_id": rng.randrange(3)})
+                annotations.append(
+                    {
+                        "left": slot * 250 + rng.randint(0, 250 - w),
+                        "top": rng.randint(0, 600 - h),
+                        "width": w,
+                        "height": h,
+                        "class_id": rng.randrange(3),
+                    }
+                )
             used = sorted({a["class_id"] for a in annotations})
-            out.write(json.dumps({
-                "source-ref": f"s3://bench/images/{i:06d}.jpg",
-                "bb": {"image_size": [{"width": 1000, "height": 600, "depth": 3}], "annotations": annotations},
-                "bb-metadata": {"objects": [{"confidence": 1}] * len(annotations),
-                                "class-map": {str(k): labels[k] for k in used},
-                                "type": "groundtruth/object-detection", "human-annotated": "yes",
-                                "creation-date": "2024-01-01T00:00:00.000Z"},
-            }) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "source-ref": f"s3://bench/images/{i:06d}.jpg",
+                        "bb": {
+                            "image_size": [{"width": 1000, "height": 600, "depth": 3}],
+                            "annotations": annotations,
+                        },
+                        "bb-metadata": {
+                            "objects": [{"confidence": 1}] * len(annotations),
+                            "class-map": {str(k): labels[k] for k in used},
+                            "type": "groundtruth/object-detection",
+                            "human-annotated": "yes",
+                            "creation-date": "2024-01-01T00:00:00.000Z",
+                        },
+                    }
+                )
+                + "\n"
+            )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     args = parser.parse_args()
     rows = []
@@ -84,16 +104,26 @@ def main() -> int:
             started = time.perf_counter()
             make_manifest(path, size)
             gen_s = time.perf_counter() - started
-            out = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
-                                 timeout=900, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(path)],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=True,
+            )
             row = json.loads(out.stdout)
             row["size"] = size
             row["generate_s"] = gen_s
             rows.append(row)
-    print(f"{'images':>8} {'index s':>8} {'sim img/s':>10} {'sim+eval img/s':>15} {'peak RSS MB':>12} {'micro F1':>9}")
+    print(
+        f"{'images':>8} {'index s':>8} {'sim img/s':>10} {'sim+eval img/s':>15} "
+        f"{'peak RSS MB':>12} {'micro F1':>9}"
+    )
     for r in rows:
-        print(f"{r['images']:>8} {r['index_s']:>8.2f} {r['images'] / r['sim_s']:>10.0f} "
-              f"{r['images'] / r['sim_and_eval_s']:>15.0f} {r['peak_rss_mb']:>12.1f} {r['micro_f1']:>9.3f}")
+        print(
+            f"{r['images']:>8} {r['index_s']:>8.2f} {r['images'] / r['sim_s']:>10.0f} "
+            f"{r['images'] / r['sim_and_eval_s']:>15.0f} {r['peak_rss_mb']:>12.1f} {r['micro_f1']:>9.3f}"
+        )
     return 0
 
 
