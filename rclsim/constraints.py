@@ -20,9 +20,10 @@ the real service's wording is unverified ([U] in the fact sheet) are documented 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .apimodel import operation_model
@@ -72,59 +73,86 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _walk(shape: Any, value: Any, path: str, out: ParameterProblems) -> None:
+Checker = Callable[[Any, str, ParameterProblems], None]
+
+
+def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
+    """A checker for ``shape`` with its constraints looked up once (the detect path runs it per call)."""
+    key = f"{shape.type_name}:{shape.name}"
+    if key in compiled:
+        return compiled[key]
     type_name = shape.type_name
+    meta = shape.metadata
     expected = _PY_TYPES.get(type_name)
-    if expected is not None:
-        bad_bool = isinstance(value, bool) and type_name not in ("boolean",)
-        if bad_bool or not isinstance(value, expected):
+    lo, hi = meta.get("min"), meta.get("max")
+    pattern = re.compile(meta["pattern"]) if type_name == "string" and "pattern" in meta else None
+    enum = frozenset(shape.enum) if type_name == "string" and shape.enum else None
+    check_length = type_name in ("string", "list", "map", "blob")
+    check_max_length = type_name != "blob" or hi is None  # blob maxima are the image check's
+    numeric = type_name in ("integer", "long", "float", "double")
+    members: list[tuple[str, str, Checker]] = []
+    required: list[tuple[str, str]] = []
+    item: list[Checker] = []
+
+    def check(value: Any, path: str, out: ParameterProblems) -> None:
+        if expected is not None and (
+            (isinstance(value, bool) and type_name != "boolean") or not isinstance(value, expected)
+        ):
             out.type_errors.append(f"Value '{_show(value)}' at '{path}' is not a valid {type_name}")
             return
-    if type_name == "integer" and not -(2**31) <= value < 2**31:
-        out.type_errors.append(f"Value '{value}' at '{path}' is out of range for a 32-bit integer")
-        return
-    if type_name in ("float", "double") and not math.isfinite(value):
-        out.type_errors.append(f"Value '{_show(value)}' at '{path}' is not a finite number")
-        return
+        if type_name == "integer" and not -(2**31) <= value < 2**31:
+            out.type_errors.append(f"Value '{value}' at '{path}' is out of range for a 32-bit integer")
+            return
+        if type_name in ("float", "double") and not math.isfinite(value):
+            out.type_errors.append(f"Value '{_show(value)}' at '{path}' is not a finite number")
+            return
+        if type_name == "structure":
+            for name, camel in required:
+                if value.get(name) is None:
+                    sub = f"{path}.{camel}" if path else camel
+                    out.violations.append(
+                        f"Value null at '{sub}' failed to satisfy constraint: Member must not be null"
+                    )
+            for name, camel, checker in members:
+                member_value = value.get(name)
+                if member_value is not None:
+                    checker(member_value, f"{path}.{camel}" if path else camel, out)
+            return
 
-    meta = shape.metadata
+        def violate(text: str) -> None:
+            out.violations.append(f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: {text}")
 
-    def violate(text: str) -> None:
-        out.violations.append(f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: {text}")
-
-    if type_name == "structure":
-        for name in shape.required_members:
-            if value.get(name) is None:
-                sub = f"{path}.{_camel(name)}" if path else _camel(name)
-                out.violations.append(
-                    f"Value null at '{sub}' failed to satisfy constraint: Member must not be null"
-                )
-        for name, member in shape.members.items():
-            if value.get(name) is not None:
-                sub = f"{path}.{_camel(name)}" if path else _camel(name)
-                _walk(member, value[name], sub, out)
-        return
-    if type_name in ("string", "list", "map") or (type_name == "blob" and "max" not in meta):
-        length = len(value)
-        if "min" in meta and length < meta["min"]:
-            violate(f"Member must have length greater than or equal to {meta['min']}")
-        if "max" in meta and length > meta["max"]:
-            violate(f"Member must have length less than or equal to {meta['max']}")
-    elif type_name == "blob" and "min" in meta and len(value) < meta["min"]:
-        violate(f"Member must have length greater than or equal to {meta['min']}")
-    if type_name in ("integer", "long", "float", "double"):
-        if "min" in meta and value < meta["min"]:
-            violate(f"Member must have value greater than or equal to {meta['min']}")
-        if "max" in meta and value > meta["max"]:
-            violate(f"Member must have value less than or equal to {meta['max']}")
-    if type_name == "string":
-        if "pattern" in meta and re.fullmatch(meta["pattern"], value) is None:
+        if check_length:
+            length = len(value)
+            if lo is not None and length < lo:
+                violate(f"Member must have length greater than or equal to {lo}")
+            if check_max_length and hi is not None and length > hi:
+                violate(f"Member must have length less than or equal to {hi}")
+        elif numeric:
+            if lo is not None and value < lo:
+                violate(f"Member must have value greater than or equal to {lo}")
+            if hi is not None and value > hi:
+                violate(f"Member must have value less than or equal to {hi}")
+        if pattern is not None and pattern.fullmatch(value) is None:
             violate(f"Member must satisfy regular expression pattern: {meta['pattern']}")
-        if shape.enum and value not in shape.enum:
+        if enum is not None and value not in enum:
             violate(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
-    if type_name == "list":
-        for i, item in enumerate(value, start=1):
-            _walk(shape.member, item, f"{path}.{i}.member", out)
+        if item:
+            for i, element in enumerate(value, start=1):
+                item[0](element, f"{path}.{i}.member", out)
+
+    compiled[key] = check  # before the members: shapes may refer to themselves
+    if type_name == "structure":
+        required.extend((name, _camel(name)) for name in shape.required_members)
+        members.extend((name, _camel(name), _compile(m, compiled)) for name, m in shape.members.items())
+    elif type_name == "list":
+        item.append(_compile(shape.member, compiled))
+    return check
+
+
+@functools.cache
+def _checker(operation: str) -> Checker:
+    return _compile(operation_model(operation).input_shape, {})
 
 
 def check_parameters(operation: str, params: Mapping[str, Any]) -> ParameterProblems:
@@ -133,5 +161,5 @@ def check_parameters(operation: str, params: Mapping[str, Any]) -> ParameterProb
     if not isinstance(params, Mapping):
         out.type_errors.append("the request body is not a JSON object")
         return out
-    _walk(operation_model(operation).input_shape, params, "", out)
+    _checker(operation)(params, "", out)
     return out

@@ -19,6 +19,7 @@ caller can change a recording by mutating a response.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -79,16 +80,22 @@ class Recording:
     min_confidence: float | None  # the request's MinConfidence; None when omitted
     max_results: int | None
     recorded_at: str | None
-    labels: tuple[Mapping[str, Any], ...] = field(repr=False)
+    labels: tuple[Mapping[str, Any], ...] = field(repr=False)  # highest confidence first
     sidecar_relpath: PurePosixPath | None = None
 
-    @property
+    @functools.cached_property
     def confidence_floor(self) -> float:
         """The lowest confidence the recording can speak for: the request's MinConfidence, or when
         omitted, the lowest confidence it holds (100 for an empty recording)."""
         if self.min_confidence is not None:
             return float(self.min_confidence)
         return min((float(label["Confidence"]) for label in self.labels), default=100.0)
+
+
+def _by_confidence(labels: Any) -> tuple[Mapping[str, Any], ...]:
+    """Labels highest confidence first, as the service returns them (stable: ties keep the recorded
+    order). Sorted once when loaded, so answering needs no sort."""
+    return tuple(sorted(labels, key=lambda label: -label["Confidence"]))
 
 
 def builtin_recordings_dir() -> Path:
@@ -179,7 +186,7 @@ def _load_recording(path: Path, data: Any, digest: str) -> Recording:
         min_confidence=request["MinConfidence"],
         max_results=request["MaxResults"],
         recorded_at=data["recorded_at"],
-        labels=tuple(data["response"]["CustomLabels"]),
+        labels=_by_confidence(data["response"]["CustomLabels"]),
     )
 
 
@@ -206,7 +213,7 @@ def _load_sidecar(path: Path, data: Any, digest: str, image_path: Path, root: Pa
         min_confidence=None,
         max_results=None,
         recorded_at=None,
-        labels=tuple(data["CustomLabels"]),
+        labels=_by_confidence(data["CustomLabels"]),
         sidecar_relpath=PurePosixPath(image_path.relative_to(root).as_posix()),
     )
 

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from .errors import RclsimError
 
@@ -137,13 +138,63 @@ class Transaction:
         return [Usage(*row) for row in rows]
 
 
+class _MemoryTransaction:
+    """The same reads and writes over plain dicts, for in-memory state: writes are buffered and applied
+    only when the transaction ends without an exception, as SQLite would."""
+
+    def __init__(self, versions: dict[str, VersionState], usage: list[list[Any]]):
+        self._versions = versions
+        self._usage = usage
+        self._writes: dict[str, VersionState] = {}
+        self._ops: list[tuple[str, Any]] = []
+
+    def get(self, arn: str) -> VersionState | None:
+        return self._writes.get(arn) or self._versions.get(arn)
+
+    def all(self) -> list[VersionState]:
+        merged = {**self._versions, **self._writes}
+        return [merged[arn] for arn in sorted(merged)]
+
+    def put(self, state: VersionState) -> None:
+        self._writes[state.arn] = state
+
+    def open_usage(self, arn: str, started_at: float, inference_units: int) -> None:
+        self._ops.append(("open", (arn, started_at, inference_units)))
+
+    def close_usage(self, arn: str, stopped_at: float) -> None:
+        self._ops.append(("close", (arn, stopped_at)))
+
+    def usage(self) -> list[Usage]:
+        rows = [list(r) for r in self._usage]
+        self._apply(rows)
+        return [Usage(*r) for r in rows]
+
+    def _apply(self, rows: list[list[Any]]) -> None:
+        for kind, args in self._ops:
+            if kind == "open":
+                arn, started_at, units = args
+                rows.append([arn, started_at, None, units])
+            else:
+                arn, stopped_at = args
+                for row in rows:
+                    if row[0] == arn and row[2] is None:
+                        row[2] = stopped_at
+
+    def commit(self) -> None:
+        self._versions.update(self._writes)
+        self._apply(self._usage)
+
+
 class StateStore:
     """Model state in memory (``path=None``) or in ``DIR/state.sqlite3`` (``path=DIR``)."""
 
     def __init__(self, state_dir: str | os.PathLike[str] | None = None):
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self._lock = threading.RLock()
-        self._conn = self._connect()
+        # In memory, no other process can see the state: plain dicts, no SQLite on the detect path.
+        self._versions: dict[str, VersionState] = {}
+        self._usage: list[list[Any]] = []
+        self._conn = self._connect() if self.state_dir is not None else None
 
     @property
     def path(self) -> Path | None:
@@ -154,12 +205,10 @@ class StateStore:
 
     def _connect(self) -> sqlite3.Connection:
         path = self.path
+        assert path is not None
         try:
-            if path is None:
-                conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(path), isolation_level=None, timeout=60, check_same_thread=False)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=60, check_same_thread=False)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -196,8 +245,14 @@ class StateStore:
             raise StateError(f"cannot use state folder {self.state_dir}: {exc.strerror or exc}") from None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self) -> Iterator[Any]:
         """An exclusive transaction: committed when the block ends, rolled back on an exception."""
+        if self._conn is None:
+            with self._lock:
+                txn = _MemoryTransaction(self._versions, self._usage)
+                yield txn
+                txn.commit()
+            return
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -213,7 +268,8 @@ class StateStore:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     @staticmethod
     def reset(state_dir: str | Path) -> bool:
