@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from .apimodel import parse_version_arn
 from .errors import RecordingError
 from .schemas import models_problems
+from .verdicts import known_valid, remember_valid
 
 __all__ = ["VersionDecl", "ProjectDecl", "Declarations", "DECLARATIONS_FILE"]
 
@@ -142,14 +144,18 @@ class Declarations:
 
     def _load_file(self, path: Path) -> None:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+            data = json.loads(raw)
         except OSError as exc:
             raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise RecordingError(f"{path}: malformed JSON: {exc}") from None
-        problems = models_file_problems(data)
-        if problems:
-            raise RecordingError(f"{path}: {problems[0]}")
+        digest = hashlib.sha256(b"models:" + raw).hexdigest()
+        if not known_valid(digest):
+            problems = models_file_problems(data)
+            if problems:
+                raise RecordingError(f"{path}: {problems[0]}")
+            remember_valid(digest)
         from .recordings import builtin_recordings_dir
 
         builtin = path.parent.resolve() == builtin_recordings_dir().resolve()

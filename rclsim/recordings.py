@@ -34,6 +34,7 @@ from .apimodel import mask_account
 from .errors import RecordingError
 from .imageinfo import NotAnImage, read_image_info
 from .schemas import looks_like_recording, recording_problems, response_problems
+from .verdicts import known_valid, remember_valid
 
 __all__ = [
     "ImageRef",
@@ -44,8 +45,6 @@ __all__ = [
 ]
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
-# Bumped whenever a schema changes, so verdicts cached under an older schema are not trusted.
-_VERDICT_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -109,34 +108,6 @@ def recording_dirs_from_env(environ: Mapping[str, str] | None = None) -> list[Pa
     return [Path(p) for p in value.split(os.pathsep) if p.strip()]
 
 
-def _cache_dir() -> Path:
-    env = os.environ.get("RCLSIM_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "rclsim"
-
-
-def _verdict_path(digest: str) -> Path:
-    return _cache_dir() / "validated" / f"v{_VERDICT_VERSION}-{digest}"
-
-
-def _known_valid(digest: str) -> bool:
-    try:
-        return _verdict_path(digest).exists()
-    except OSError:
-        return False
-
-
-def _remember_valid(digest: str) -> None:
-    path = _verdict_path(digest)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-    except OSError:
-        pass  # a read-only home only costs a re-validation next time
-
-
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -154,14 +125,14 @@ def _read_json(path: Path) -> tuple[Any, str]:
 
 
 def _check(path: Path, digest: str, problems_of: Any, data: Any) -> None:
-    if _known_valid(digest):
+    if known_valid(digest):
         return
     problems = problems_of(data)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise RecordingError(f"{path}: fails the schema at {first.path}: {first.message}{more}")
-    _remember_valid(digest)
+    remember_valid(digest)
 
 
 def _image_beside(path: Path) -> Path | None:
