@@ -395,7 +395,7 @@ def test_validation_verdict_is_cached_outside_the_package(
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
     running_article_backend().detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
     verdicts = list((tmp_path / "cache" / "validated").iterdir())
-    assert len(verdicts) == 1
+    assert len(verdicts) == 2  # the article's recording and its models.json
     # A cached verdict is keyed by content: a changed file is validated again and fails.
     folder = tmp_path / "rec"
     path = write_recording(folder, min_confidence=None, max_results=None, labels=[lab("a", 50)])
