@@ -21,6 +21,7 @@ from typing import Any
 from . import __version__
 from .config import env_flag, env_value
 from .errors import RclsimError
+from .files import write_atomically
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -902,9 +903,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
     else:
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        write_atomically(out, text.encode("utf-8"), overwrite=args.overwrite)
         _say(f"wrote {out}; use it with --backend sim --sim-params {out}")
     return 0
 
@@ -989,7 +988,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report.table() + "\n")
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(report.to_dict(), indent=2) + "\n"
+        write_atomically(args.json, text.encode("utf-8"), overwrite=args.overwrite)
         _say(f"wrote {args.json}")
     if args.csv:
         report.to_csv(args.csv, overwrite=args.overwrite)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import cv2
 import numpy as np
 
 from .errors import RclsimError
+from .files import write_atomically
 from .geometry import PixelBox, to_pixels
 
 __all__ = [
@@ -319,34 +319,8 @@ def _encode(path: Path, image: np.ndarray, ext: str) -> bytes:
 
 
 def _commit(path: Path, data: bytes, overwrite: bool) -> None:
-    """Write ``data`` to ``path`` atomically: readers see the old file or the whole new one.
-
-    The bytes go to a temporary file in the same directory first (created with mode 0o666 so the
-    umask applies, unlike ``mkstemp``'s 0o600). With ``overwrite`` it is renamed over the target;
-    without, it is hard-linked to the target, which fails if a file appeared there meanwhile, so a
-    racing writer's file is never clobbered.
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise RclsimError(f"output file exists: {path} (use --overwrite to replace it)") from None
-    except OSError as exc:
-        raise RclsimError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    """Write ``data`` to ``path`` atomically (see :mod:`rclsim.files`)."""
+    write_atomically(path, data, overwrite=overwrite)
 
 
 def write_image(

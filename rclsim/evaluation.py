@@ -79,6 +79,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RclsimError
+from .files import write_atomically
 
 __all__ = [
     "Truth",
@@ -358,14 +359,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
 
 
 def _write_text(path: Path, text: str, overwrite: bool) -> Path:
-    if not path.parent.is_dir():
-        raise RclsimError(f"cannot write {path}: directory {path.parent} does not exist")
-    try:
-        with open(path, "w" if overwrite else "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    except FileExistsError:
-        raise RclsimError(f"output file exists: {path} (use --overwrite to replace it)") from None
-    return path
+    return write_atomically(path, text.encode("utf-8"), overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------------------------- boxes

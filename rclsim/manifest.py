@@ -32,7 +32,6 @@ import math
 import os
 import re
 import reprlib
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RclsimError
+from .files import write_atomically
 from .geometry import to_pixels
 
 __all__ = [
@@ -601,45 +601,23 @@ def write_manifest(
         _check_attribute(attribute)
     when = (created or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     stamp = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-    target = Path(path)
-    if target.is_dir():
-        raise RclsimError(f"cannot write {target}: it is a directory")
-    if not target.parent.is_dir():
-        raise RclsimError(f"cannot write {target}: directory {target.parent} does not exist")
-    if target.exists() and not overwrite:
-        raise RclsimError(f"output file exists: {target} (use --overwrite to replace it)")
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     count = 0
     class_ids: dict[str, int] = {}
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            for count, entry in enumerate(entries, start=1):
-                name = entry.attribute if attribute is None else attribute
-                _check_attribute(name)
-                data = _line_data(entry, name, job_name, stamp, class_ids)
-                try:
-                    _entry(data, count)
-                except _LineError as exc:
-                    raise RclsimError(f"cannot write entry {count} ({entry.source_ref}): {exc}") from None
-                text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-                handle.write(text.encode("utf-8") + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, target)
-        else:
+
+    def write(handle: Any) -> None:
+        nonlocal count
+        for count, entry in enumerate(entries, start=1):  # noqa: B007 - count is the result
+            name = entry.attribute if attribute is None else attribute
+            _check_attribute(name)
+            data = _line_data(entry, name, job_name, stamp, class_ids)
             try:
-                os.link(tmp, target)  # fails if a file appeared meanwhile: never clobber it
-            except FileExistsError:
-                raise RclsimError(f"output file exists: {target} (use --overwrite to replace it)") from None
-    except OSError as exc:
-        raise RclsimError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+                _entry(data, count)
+            except _LineError as exc:
+                raise RclsimError(f"cannot write entry {count} ({entry.source_ref}): {exc}") from None
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            handle.write(text.encode("utf-8") + b"\n")
+
+    write_atomically(path, write, overwrite=overwrite)
     return count
 
 

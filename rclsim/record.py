@@ -35,6 +35,7 @@ from typing import Any
 from .apimodel import mask_account, parse_version_arn
 from .backends.base import Backend
 from .errors import RclsimError, service_error
+from .files import write_atomically
 from .imageinfo import NotAnImage, read_image_info
 from .recordings import ImageRef, image_ref_from_param
 from .schemas import recording_problems, response_problems
@@ -218,7 +219,7 @@ class RecordingBackend(Backend):
         )
         path = self.folder / _slug(version) / f"{_slug(Path(key).name)}-{digest.hexdigest()[:12]}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(recording, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        # Re-recording a key (mode 'all') replaces its own recording: that is what the mode asks for.
+        return write_atomically(
+            path, (json.dumps(recording, indent=2) + "\n").encode("utf-8"), overwrite=True
+        )
