@@ -88,22 +88,34 @@ class Backend(abc.ABC):
         started = self._now()
         status = None
         for attempt in range(max_attempts or self.max_attempts):
-            found = self.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
-            descriptions = found.get("ProjectVersionDescriptions", [])
-            status = descriptions[0]["Status"] if descriptions else None
-            if progress is not None and status is not None:
-                progress(status, self._now() - started)
-            if status is not None and status in until:
+            status = self._poll(project_arn, version_name, until, fail, progress, started)
+            if status in until:
                 return str(status)
-            if status in fail:
-                raise WaitFailed(
-                    f"{version_name} reached {status} while waiting for {'/'.join(until)}", status
-                )
             if attempt + 1 < (max_attempts or self.max_attempts):
                 self._sleep(self.poll_delay)
         raise WaitFailed(
             f"{version_name} is still {status} after {max_attempts or self.max_attempts} checks", status
         )
+
+    def _poll(
+        self,
+        project_arn: str,
+        version_name: str,
+        until: Collection[str],
+        fail: Collection[str],
+        progress: Progress | None,
+        started: float,
+    ) -> str | None:
+        """One DescribeProjectVersions: the version's status, reported to ``progress``;
+        ``WaitFailed`` when it is a ``fail`` status."""
+        found = self.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
+        descriptions = found.get("ProjectVersionDescriptions", [])
+        status = descriptions[0]["Status"] if descriptions else None
+        if progress is not None and status is not None:
+            progress(status, self._now() - started)
+        if status is not None and status in fail:
+            raise WaitFailed(f"{version_name} reached {status} while waiting for {'/'.join(until)}", status)
+        return None if status is None else str(status)
 
     def wait_until_running(
         self, project_arn: str, version_name: str, *, progress: Progress | None = None

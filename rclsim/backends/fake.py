@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable
+from pathlib import Path
 from typing import Any
 
 from ..apimodel import OPERATIONS, operation_model
@@ -22,6 +23,28 @@ from ..state import StateStore
 from .base import Backend, Progress, WaitFailed
 
 __all__ = ["FakeBackend", "ReplayBackend"]
+
+
+def fake_core(
+    source: Any,
+    declaration_dirs: Iterable[Path],
+    *,
+    state_dir: str | os.PathLike[str] | None,
+    clock: Clock | None,
+    time_scale: float,
+    strict: bool,
+    prices: PriceTable | None,
+) -> FakeRekognition:
+    """The fake core over ``source``, knowing the models declared in ``declaration_dirs``."""
+    return FakeRekognition(
+        source,
+        declarations=Declarations.load(declaration_dirs),
+        state=StateStore(state_dir),
+        clock=clock,
+        time_scale=time_scale,
+        strict=strict,
+        prices=prices,
+    )
 
 
 class FakeBackend(Backend):
@@ -73,23 +96,19 @@ class FakeBackend(Backend):
         pending that is not in ``until`` will never get there: ``WaitFailed`` at once."""
         started = self._now()
         while True:
-            found = self.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
-            descriptions = found.get("ProjectVersionDescriptions", [])
-            status = descriptions[0]["Status"] if descriptions else None
-            if progress is not None and status is not None:
-                progress(status, self._now() - started)
-            if status is not None and status in until:
+            status = self._poll(project_arn, version_name, until, fail, progress, started)
+            if status in until:
                 return str(status)
-            if status in fail:
-                raise WaitFailed(
-                    f"{version_name} reached {status} while waiting for {'/'.join(until)}", status
-                )
-            ready_at = descriptions and self.core.lifecycle.ready_at(descriptions[0]["ProjectVersionArn"])
+            ready_at = self.core.lifecycle.ready_at(self._arn_of(project_arn, version_name))
             if not ready_at:
                 raise WaitFailed(
                     f"{version_name} is {status} and will not become {'/'.join(until)} by itself", status
                 )
             self._sleep(min(max(ready_at - self._now(), 0.0) + 0.001, 30.0))
+
+    def _arn_of(self, project_arn: str, version_name: str) -> str:
+        found = self.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
+        return str(found["ProjectVersionDescriptions"][0]["ProjectVersionArn"])
 
     @property
     def prices(self) -> PriceTable:
@@ -135,13 +154,14 @@ class ReplayBackend(FakeBackend):
         prices: PriceTable | None = None,
     ) -> None:
         self.store = RecordingStore(recordings, include_builtin=include_builtin)
-        core = FakeRekognition(
-            ReplaySource(self.store),
-            declarations=Declarations.load(self.store.dirs),
-            state=StateStore(state_dir),
-            clock=clock,
-            time_scale=time_scale,
-            strict=strict,
-            prices=prices,
+        super().__init__(
+            fake_core(
+                ReplaySource(self.store),
+                self.store.dirs,
+                state_dir=state_dir,
+                clock=clock,
+                time_scale=time_scale,
+                strict=strict,
+                prices=prices,
+            )
         )
-        super().__init__(core)

@@ -11,12 +11,9 @@ import os
 from typing import Any
 
 from ..clock import Clock
-from ..core import FakeRekognition
 from ..cost import PriceTable
-from ..declarations import Declarations
 from ..simulation import NoiseModel, SimSource
-from ..state import StateStore
-from .fake import FakeBackend
+from .fake import FakeBackend, fake_core
 
 __all__ = ["SimBackend"]
 
@@ -36,16 +33,17 @@ class SimBackend(FakeBackend):
         prices: PriceTable | None = None,
     ) -> None:
         self.source = SimSource(manifest, noise)
-        core = FakeRekognition(
-            self.source,
-            declarations=Declarations.load([self.source.path.parent]),
-            state=StateStore(state_dir),
-            clock=clock,
-            time_scale=time_scale,
-            strict=strict,
-            prices=prices,
+        super().__init__(
+            fake_core(
+                self.source,
+                [self.source.path.parent],
+                state_dir=state_dir,
+                clock=clock,
+                time_scale=time_scale,
+                strict=strict,
+                prices=prices,
+            )
         )
-        super().__init__(core)
 
     @property
     def project_version_arn(self) -> str:
