@@ -22,8 +22,12 @@ to 5, then to the nearest float32. Classification manifests get one label per cl
 ``Geometry``: the image's own classes from the hit distribution (or missed), the others from the
 clutter distribution.
 
-Determinism: the random stream of an image is seeded from SHA-256 of (seed, model ARN, source-ref),
-never ``hash()``, and uses only :mod:`random`'s pure-Python draws, so the same seed, image and
+The hit and clutter distributions, the miss rate and how often a label is picked for clutter
+(``clutter_weight``) can be set per label (``labels``), so a simulation can have, like the article's
+model, many low-confidence ``vehicle`` false positives and almost no false plates.
+
+Determinism: the random stream of an image is seeded from SHA-256 of (seed, source-ref), never
+``hash()``, and uses only :mod:`random`'s pure-Python draws, so the same seed, image and
 parameters give byte-identical responses in any process on any machine.
 """
 
@@ -38,7 +42,7 @@ import random
 import struct
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -69,6 +73,10 @@ class NoiseModel:
     clutter_max_size: float = 0.3
     #: The seed of every image's random stream.
     seed: int = 0
+    #: Per-label overrides: ``{"vehicle": {"clutter_weight": 10, "clutter_alpha": 2, ...}}``. Keys are
+    #: :data:`LABEL_PARAMETERS`; ``clutter_weight`` (default 1) is how often the label is picked for
+    #: a false positive relative to the others.
+    labels: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NoiseModel:
@@ -81,15 +89,25 @@ class NoiseModel:
         return cls.from_dict(data, str(path))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], origin: str = "noise parameters") -> NoiseModel:
+    def from_dict(cls, data: Any, origin: str = "noise parameters") -> NoiseModel:
+        """Parameters from JSON, checked: numbers must be real numbers (not text, not booleans), the
+        seed a whole number; nothing is converted or capped silently."""
+        if not isinstance(data, Mapping):
+            raise RclsimError(f"{origin}: expected a JSON object of noise parameters")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise RclsimError(f"{origin}: unknown noise parameters {sorted(unknown)}; known: {sorted(names)}")
-        try:
-            values: dict[str, Any] = {k: (int(v) if k == "seed" else float(v)) for k, v in data.items()}
-        except (TypeError, ValueError):
-            raise RclsimError(f"{origin}: every noise parameter must be a number") from None
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "labels":
+                values[key] = _label_overrides(value, origin)
+            elif key == "seed":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise RclsimError(f"{origin}: seed must be a whole number, got {value!r}")
+                values[key] = value
+            else:
+                values[key] = _number(value, key, origin)
         model = cls(**values)
         model.check(origin)
         return model
@@ -98,19 +116,65 @@ class NoiseModel:
         problems = []
         if not 0 <= self.miss_rate <= 1:
             problems.append("miss_rate must be in 0..1")
-        for name in ("jitter", "clutter_per_image"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                problems.append(f"{name} must be >= 0")
+        if not 0 <= self.jitter <= 1:
+            problems.append("jitter must be in 0..1 (a fraction of the box's size)")
+        if not 0 <= self.clutter_per_image <= MAX_CLUTTER:
+            problems.append(f"clutter_per_image must be in 0..{MAX_CLUTTER:g}")
         for name in ("hit_alpha", "hit_beta", "clutter_alpha", "clutter_beta"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
-                problems.append(f"{name} must be > 0")
+            if not 0 < getattr(self, name) < 1e6:
+                problems.append(f"{name} must be > 0 (and below a million)")
         if not 0 < self.clutter_min_size <= self.clutter_max_size <= 1:
             problems.append("need 0 < clutter_min_size <= clutter_max_size <= 1")
+        for label, overrides in self.labels.items():
+            for key, value in overrides.items():
+                if key == "miss_rate" and not 0 <= value <= 1:
+                    problems.append(f"labels.{label}.miss_rate must be in 0..1")
+                elif key == "clutter_weight" and not 0 <= value < 1e6:
+                    problems.append(f"labels.{label}.clutter_weight must be >= 0")
+                elif key not in ("miss_rate", "clutter_weight") and not 0 < value < 1e6:
+                    problems.append(f"labels.{label}.{key} must be > 0")
         if problems:
             raise RclsimError(f"{origin}: " + "; ".join(problems))
 
+    def for_label(self, name: str) -> dict[str, float]:
+        """The effective per-label parameters (:data:`LABEL_PARAMETERS`) of ``name``."""
+        base = {key: float(getattr(self, key)) for key in LABEL_PARAMETERS if key != "clutter_weight"}
+        base["clutter_weight"] = 1.0
+        base.update(self.labels.get(name, {}))
+        return base
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["labels"] = {name: dict(values) for name, values in self.labels.items()}
+        return data
+
+
+#: What can be set per label in :attr:`NoiseModel.labels`.
+LABEL_PARAMETERS = ("miss_rate", "hit_alpha", "hit_beta", "clutter_alpha", "clutter_beta", "clutter_weight")
+#: More false positives per image than this is not a model worth simulating (and Poisson draws get slow).
+MAX_CLUTTER = 50.0
+
+
+def _number(value: Any, key: str, origin: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise RclsimError(f"{origin}: {key} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _label_overrides(value: Any, origin: str) -> dict[str, dict[str, float]]:
+    if not isinstance(value, Mapping):
+        raise RclsimError(f"{origin}: labels must be an object of per-label parameters")
+    out: dict[str, dict[str, float]] = {}
+    for label, overrides in value.items():
+        if not isinstance(overrides, Mapping):
+            raise RclsimError(f"{origin}: labels.{label} must be an object")
+        unknown = set(overrides) - set(LABEL_PARAMETERS)
+        if unknown:
+            raise RclsimError(
+                f"{origin}: labels.{label}: unknown {sorted(unknown)}; known: {list(LABEL_PARAMETERS)}"
+            )
+        out[str(label)] = {k: _number(v, f"labels.{label}.{k}", origin) for k, v in overrides.items()}
+    return out
 
 
 def _f32(value: float, decimals: int) -> float:
@@ -119,8 +183,10 @@ def _f32(value: float, decimals: int) -> float:
     return result
 
 
-def _rng(noise: NoiseModel, arn: str, source_ref: str) -> random.Random:
-    digest = hashlib.sha256(json.dumps([noise.seed, arn, source_ref]).encode("utf-8")).digest()
+def _rng(noise: NoiseModel, source_ref: str) -> random.Random:
+    # The image's stream depends on the seed and the image alone: not on the manifest's name or
+    # content, nor on Python's per-process string hashing.
+    digest = hashlib.sha256(json.dumps([noise.seed, source_ref]).encode("utf-8")).digest()
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
@@ -128,7 +194,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
     # Knuth's method: exact and deterministic for the small means used here.
     if mean <= 0:
         return 0
-    limit, k, p = math.exp(-min(mean, 50.0)), 0, 1.0
+    limit, k, p = math.exp(-mean), 0, 1.0  # mean <= MAX_CLUTTER, checked
     while True:
         p *= rng.random()
         if p <= limit:
@@ -155,22 +221,24 @@ def simulate_entry(
     entry: Any, arn: str, noise: NoiseModel, label_names: Sequence[str]
 ) -> list[dict[str, Any]]:
     """The simulated ``CustomLabels`` of one manifest entry, highest confidence first."""
-    rng = _rng(noise, arn, entry.source_ref)
+    rng = _rng(noise, entry.source_ref)
     labels: list[dict[str, Any]] = []
     if entry.kind == "image-classification":
         own = set(entry.labels)
         for name in sorted(set(label_names) | own):
-            if name in own and rng.random() >= noise.miss_rate:
-                labels.append(_label(name, 100 * rng.betavariate(noise.hit_alpha, noise.hit_beta), None))
+            p = noise.for_label(name)
+            if name in own and rng.random() >= p["miss_rate"]:
+                labels.append(_label(name, 100 * rng.betavariate(p["hit_alpha"], p["hit_beta"]), None))
             else:
                 labels.append(
-                    _label(name, 100 * rng.betavariate(noise.clutter_alpha, noise.clutter_beta), None)
+                    _label(name, 100 * rng.betavariate(p["clutter_alpha"], p["clutter_beta"]), None)
                 )
     else:
         for box in entry.boxes:
-            missed = rng.random() < noise.miss_rate
+            p = noise.for_label(box.name)
+            missed = rng.random() < p["miss_rate"]
             jitters = [rng.gauss(0.0, noise.jitter) for _ in range(4)]
-            confidence = 100 * rng.betavariate(noise.hit_alpha, noise.hit_beta)
+            confidence = 100 * rng.betavariate(p["hit_alpha"], p["hit_beta"])
             if missed or not entry.width or not entry.height:
                 continue
             w, h = box.width, box.height
@@ -186,31 +254,32 @@ def simulate_entry(
             )
             labels.append(_label(box.name, confidence, ratio))
         names = list(label_names) or sorted({b.name for b in entry.boxes})
+        weights = [noise.for_label(name)["clutter_weight"] for name in names]
+        if not any(weights):
+            names = []
         for _ in range(_poisson(rng, noise.clutter_per_image) if names else 0):
-            name = names[rng.randrange(len(names))]
+            name = rng.choices(names, weights)[0]
             lo, hi = math.log(noise.clutter_min_size), math.log(noise.clutter_max_size)
             side = math.exp(rng.uniform(lo, hi))
             aspect = math.exp(rng.uniform(-0.5, 0.5))
             width, height = min(side * aspect, 1.0), min(side / aspect, 1.0)
             left, top = rng.uniform(0, 1 - width), rng.uniform(0, 1 - height)
-            confidence = 100 * rng.betavariate(noise.clutter_alpha, noise.clutter_beta)
+            p = noise.for_label(name)
+            confidence = 100 * rng.betavariate(p["clutter_alpha"], p["clutter_beta"])
             labels.append(_label(name, confidence, (left, top, width, height)))
     labels.sort(key=lambda lab: -lab["Confidence"])
     return labels
 
 
 def sim_arns(manifest: str | os.PathLike[str], region: str = "us-east-1") -> tuple[str, str]:
-    """The (version ARN, project ARN) the sim backend declares for a manifest: derived from the
-    manifest's file name and content, so the same manifest always gets the same model."""
-    path = Path(manifest)
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in path.stem)[:100] or "manifest"
-    number = str(1_000_000_000_000 + int(digest.hexdigest()[:10], 16) % 9_000_000_000_000)
+    """The (version ARN, project ARN) the sim backend declares for a manifest. They are derived from
+    the manifest's file name only, so editing the manifest (adding lines, say) keeps the model and a
+    ``models.json`` that declares it; another file name is another model."""
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(manifest).stem)[:100] or "manifest"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    number = str(1_000_000_000_000 + int(digest[:10], 16) % 9_000_000_000_000)
     base = f"arn:aws:rekognition:{region}:000000000000:project/sim-{name}"
-    return f"{base}/version/sim-{name}.{digest.hexdigest()[:8]}/{number}", f"{base}/{number}"
+    return f"{base}/version/sim-{name}.v1/{number}", f"{base}/{number}"
 
 
 class SimSource:
@@ -332,35 +401,46 @@ def _beta_moments(values: Sequence[float]) -> tuple[float, float] | None:
 
 
 def fit_noise(
-    pairs: Iterable[tuple[Any, Sequence[Mapping[str, Any]]]], *, seed: int = 0, iou_threshold: float = 0.5
+    pairs: Iterable[tuple[Any, Sequence[Mapping[str, Any]]]],
+    *,
+    seed: int = 0,
+    iou_threshold: float = 0.5,
+    min_samples: int = 20,
 ) -> NoiseModel:
     """Noise parameters that make the simulation look like a real model, from (manifest entry,
     CustomLabels of that image's real response) pairs of object-detection images.
 
     Matching as the evaluation does (greedy by confidence, IoU >= 0.5, same label): matched boxes give
     the hit confidences and the edge jitter, unmatched ground truth the miss rate, unmatched detections
-    the clutter rate, confidences and sizes. Beta parameters by the method of moments; the clutter size
-    range from the 2.5th and 97.5th percentiles of the false positives' sides.
+    the clutter rate, confidences, sizes and labels. Beta parameters by the method of moments; the
+    clutter size range from the smallest and largest false positives' sides (widened by the usual
+    estimate of a uniform's bounds, on the log scale). Labels with at least ``min_samples`` hits,
+    misses or false positives also get their own parameters. The responses must be unfiltered
+    (recorded at MinConfidence 0): labels a threshold removed look like misses.
     """
     from .evaluation import match_detections
 
-    hits: list[float] = []
+    hits: dict[str, list[float]] = {}
+    clutter: dict[str, list[float]] = {}
+    truth_count: dict[str, int] = {}
+    miss_count: dict[str, int] = {}
     edges: list[float] = []
-    clutter: list[float] = []
-    sides: list[float] = []
-    gt_total = missed = images = 0
+    log_sides: list[float] = []
+    images = 0
     for entry, labels in pairs:
         if not entry.width or not entry.height:
             continue
         images += 1
         truth = [(b.name, entry.ratio_box(b)) for b in entry.boxes]
-        gt_total += len(truth)
+        for name, _ in truth:
+            truth_count[name] = truth_count.get(name, 0) + 1
         detections = [lab for lab in labels if lab.get("Geometry", {}).get("BoundingBox")]
         matches, unmatched_truth, unmatched_det = match_detections(truth, detections, iou_threshold)
-        missed += len(unmatched_truth)
+        for index in unmatched_truth:
+            miss_count[truth[index][0]] = miss_count.get(truth[index][0], 0) + 1
         for det_index, truth_index in matches:
             det = detections[det_index]
-            hits.append(det["Confidence"] / 100)
+            hits.setdefault(det["Name"], []).append(det["Confidence"] / 100)
             box = det["Geometry"]["BoundingBox"]
             t = truth[truth_index][1]
             w, h = t["Width"], t["Height"]
@@ -375,34 +455,50 @@ def fit_noise(
                 )
         for det_index in unmatched_det:
             det = detections[det_index]
-            clutter.append(det["Confidence"] / 100)
+            clutter.setdefault(det["Name"], []).append(det["Confidence"] / 100)
             box = det["Geometry"]["BoundingBox"]
-            side = math.sqrt(max(box["Width"] * box["Height"], 1e-12))
-            sides.append(side)
+            log_sides.append(0.5 * math.log(max(box["Width"] * box["Height"], 1e-12)))
     if images == 0:
         raise RclsimError("nothing to fit: no object-detection image has both ground truth and a response")
     base = NoiseModel(seed=seed)
-    hit = _beta_moments(hits) or (base.hit_alpha, base.hit_beta)
-    clut = _beta_moments(clutter) or (base.clutter_alpha, base.clutter_beta)
+    all_hits = [c for cs in hits.values() for c in cs]
+    all_clutter = [c for cs in clutter.values() for c in cs]
+    hit = _beta_moments(all_hits) or (base.hit_alpha, base.hit_beta)
+    clut = _beta_moments(all_clutter) or (base.clutter_alpha, base.clutter_beta)
     jitter = math.sqrt(sum(e * e for e in edges) / len(edges)) if edges else base.jitter
-    if sides:
-        ordered = sorted(sides)
-        lo = ordered[int(0.025 * (len(ordered) - 1))]
-        hi = ordered[int(0.975 * (len(ordered) - 1))]
-        size = (max(lo, 1e-4), min(max(hi, lo), 1.0))
+    if len(log_sides) >= 2:
+        lo, hi = min(log_sides), max(log_sides)
+        pad = (hi - lo) / (len(log_sides) - 1)  # unbiased bounds of a uniform sample
+        size = (max(math.exp(lo - pad), 1e-4), min(math.exp(hi + pad), 1.0))
     else:
         size = (base.clutter_min_size, base.clutter_max_size)
+    gt_total = sum(truth_count.values())
+    mean_clutter_per_label = len(all_clutter) / max(len(set(truth_count) | set(clutter)), 1)
+    per_label: dict[str, dict[str, float]] = {}
+    for name in sorted(set(truth_count) | set(clutter)):
+        values: dict[str, float] = {}
+        if truth_count.get(name, 0) >= min_samples:
+            values["miss_rate"] = miss_count.get(name, 0) / truth_count[name]
+        if len(hits.get(name, [])) >= min_samples and (fitted := _beta_moments(hits[name])):
+            values["hit_alpha"], values["hit_beta"] = fitted
+        if len(clutter.get(name, [])) >= min_samples and (fitted := _beta_moments(clutter[name])):
+            values["clutter_alpha"], values["clutter_beta"] = fitted
+        if all_clutter and mean_clutter_per_label > 0:
+            values["clutter_weight"] = len(clutter.get(name, [])) / mean_clutter_per_label
+        if values:
+            per_label[name] = values
     model = NoiseModel(
-        miss_rate=missed / gt_total if gt_total else base.miss_rate,
-        jitter=jitter,
+        miss_rate=sum(miss_count.values()) / gt_total if gt_total else base.miss_rate,
+        jitter=min(jitter, 1.0),
         hit_alpha=hit[0],
         hit_beta=hit[1],
-        clutter_per_image=len(clutter) / images,
+        clutter_per_image=min(len(all_clutter) / images, MAX_CLUTTER),
         clutter_alpha=clut[0],
         clutter_beta=clut[1],
         clutter_min_size=size[0],
         clutter_max_size=size[1],
         seed=seed,
+        labels=per_label,
     )
     model.check("fitted parameters")
     return model

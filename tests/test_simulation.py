@@ -340,3 +340,33 @@ def test_cli_sim_info_evaluate_manifest_and_validate(
     assert "5 of 50 images had a response" in capsys.readouterr().err
     assert main(["sim", "fit", "--manifest", str(manifest), "--responses", str(responses)]) == 0
     assert set(json.loads(capsys.readouterr().out)) >= {"miss_rate", "jitter", "hit_alpha"}
+
+
+def test_per_label_noise_is_simulated_and_fitted(tmp_path: Path) -> None:
+    from rclsim.manifest import iter_manifest
+
+    truth = NoiseModel(clutter_per_image=4.0, seed=5, labels={
+        "plate": {"clutter_weight": 9.0, "hit_alpha": 4.0, "hit_beta": 4.0},
+        "car": {"clutter_weight": 1.0},
+    })
+    entries = list(iter_manifest(make_manifest(tmp_path / "labels.manifest", 1200, seed=9)))
+    pairs = [(e, simulate_entry(e, "arn:fit", truth, ["car", "plate"])) for e in entries]
+    fitted = fit_noise(pairs)
+    plate, car = fitted.for_label("plate"), fitted.for_label("car")
+    assert plate["clutter_weight"] / car["clutter_weight"] == pytest.approx(9.0, rel=0.15)
+    plate_mean = plate["hit_alpha"] / (plate["hit_alpha"] + plate["hit_beta"])
+    car_mean = car["hit_alpha"] / (car["hit_alpha"] + car["hit_beta"])
+    assert plate_mean == pytest.approx(0.5, rel=0.1) and car_mean == pytest.approx(0.9, rel=0.1)
+    again = NoiseModel.from_dict(json.loads(json.dumps(fitted.to_dict())))  # the file round-trips
+    assert again == fitted
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [({"miss_rate": "0.5"}, "finite number"), ({"hit_alpha": True}, "finite number"), ({"seed": 1.7}, "whole number"),
+     ({"jitter": 1e300}, "jitter"), ({"clutter_per_image": 200}, "clutter_per_image"), (None, "JSON object"),
+     ({"labels": {"car": {"colour": 1}}}, "unknown"), ({"labels": {"car": {"miss_rate": 3}}}, "miss_rate")],
+)
+def test_noise_values_are_never_coerced(data: object, fragment: str) -> None:
+    with pytest.raises(rclsim.RclsimError, match=fragment):
+        NoiseModel.from_dict(data)  # type: ignore[arg-type]
