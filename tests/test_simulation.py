@@ -345,10 +345,14 @@ def test_cli_sim_info_evaluate_manifest_and_validate(
 def test_per_label_noise_is_simulated_and_fitted(tmp_path: Path) -> None:
     from rclsim.manifest import iter_manifest
 
-    truth = NoiseModel(clutter_per_image=4.0, seed=5, labels={
-        "plate": {"clutter_weight": 9.0, "hit_alpha": 4.0, "hit_beta": 4.0},
-        "car": {"clutter_weight": 1.0},
-    })
+    truth = NoiseModel(
+        clutter_per_image=4.0,
+        seed=5,
+        labels={
+            "plate": {"clutter_weight": 9.0, "hit_alpha": 4.0, "hit_beta": 4.0},
+            "car": {"clutter_weight": 1.0},
+        },
+    )
     entries = list(iter_manifest(make_manifest(tmp_path / "labels.manifest", 1200, seed=9)))
     pairs = [(e, simulate_entry(e, "arn:fit", truth, ["car", "plate"])) for e in entries]
     fitted = fit_noise(pairs)
@@ -363,9 +367,16 @@ def test_per_label_noise_is_simulated_and_fitted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("data", "fragment"),
-    [({"miss_rate": "0.5"}, "finite number"), ({"hit_alpha": True}, "finite number"), ({"seed": 1.7}, "whole number"),
-     ({"jitter": 1e300}, "jitter"), ({"clutter_per_image": 200}, "clutter_per_image"), (None, "JSON object"),
-     ({"labels": {"car": {"colour": 1}}}, "unknown"), ({"labels": {"car": {"miss_rate": 3}}}, "miss_rate")],
+    [
+        ({"miss_rate": "0.5"}, "finite number"),
+        ({"hit_alpha": True}, "finite number"),
+        ({"seed": 1.7}, "whole number"),
+        ({"jitter": 1e300}, "jitter"),
+        ({"clutter_per_image": 200}, "clutter_per_image"),
+        (None, "JSON object"),
+        ({"labels": {"car": {"colour": 1}}}, "unknown"),
+        ({"labels": {"car": {"miss_rate": 3}}}, "miss_rate"),
+    ],
 )
 def test_noise_values_are_never_coerced(data: object, fragment: str) -> None:
     with pytest.raises(rclsim.RclsimError, match=fragment):
