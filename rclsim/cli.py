@@ -890,14 +890,22 @@ def cmd_sim(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and not args.overwrite:
         raise RclsimError(f"{out} exists; use --overwrite to replace it")
+    from .datasets import paired_responses
+
     source = SimSource(_manifest(args))
-    folder = ResponseFolder(args.responses)
-    pairs = [
-        (entry, labels)
-        for entry in source.entries()
-        if (labels := folder.labels_for(entry.source_ref)) is not None
-    ]
+    pairs = list(
+        paired_responses(
+            source.entries(), responses=ResponseFolder(args.responses), manifest_dir=source.path.parent
+        )
+    )
     _say(f"fitting to {len(pairs)} images with both ground truth and a response")
+    lowest = min((label["Confidence"] for _, labels in pairs for label in labels), default=0.0)
+    if lowest > 5:
+        _say(
+            f"warning: the lowest confidence in these responses is {lowest:.1f}: they look filtered (by "
+            f"MinConfidence or the assumed thresholds). The fit assumes unfiltered responses: labels a "
+            f"threshold removed count as misses and clutter is undercounted. Record at MinConfidence 0."
+        )
     noise = fit_noise(pairs, seed=_noise(args).seed)
     text = json.dumps(noise.to_dict(), indent=2) + "\n"
     if out is None:
@@ -920,7 +928,12 @@ def _paired(args: argparse.Namespace, stack: Any) -> tuple[Any, Any, Any, dict[s
     thresholds: dict[str, float] = {}
     entries = iter_manifest(manifest, problems)
     if args.responses:
-        pairs = paired_responses(entries, responses=ResponseFolder(args.responses), counts=counts)
+        pairs = paired_responses(
+            entries,
+            responses=ResponseFolder(args.responses),
+            counts=counts,
+            manifest_dir=Path(manifest).parent,
+        )
         return pairs, counts, problems, thresholds
     if args.backend == "sim":
         args.manifest = manifest
@@ -943,14 +956,17 @@ def _say_counts(args: argparse.Namespace, counts: Any, problems: list[Any]) -> N
         _say(f"{args.manifest}: {problem}")
     if len(problems) > 10:
         _say(f"... and {len(problems) - 10} more bad lines (rclsim validate lists them all)")
-    _say(
-        f"{counts.answered} of {counts.images} images had a response"
-        + (
-            f"; left out: {', '.join(counts.missing[:3])}{' ...' if len(counts.missing) > 3 else ''}"
-            if counts.missing
-            else ""
+    missing = ""
+    if counts.missing:
+        shown = ", ".join(counts.missing[:3]) + (" ..." if len(counts.missing) > 3 else "")
+        missing = f"; {len(counts.missing)} without one were LEFT OUT of the scores: {shown}"
+    _say(f"{counts.answered} of {counts.images} images had a response{missing}")
+    total = counts.images + len(problems)
+    if total and len(problems) > 0.2 * total:
+        raise RclsimError(
+            f"{len(problems)} of {total} manifest lines are invalid (over 20%, where the Custom Labels "
+            f"console refuses a manifest): rclsim validate {args.manifest} lists them"
         )
-    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -962,6 +978,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         target = getattr(args, name)
         if target and Path(target).exists() and not args.overwrite:
             raise RclsimError(f"{target} exists; use --overwrite to replace it")
+    if args.min_confidence is not None and not 0 <= args.min_confidence <= 100:
+        raise RclsimError(f"--min-confidence must be between 0 and 100, got {args.min_confidence}")
+    if not 0 < args.iou <= 1:  # also false for NaN
+        raise RclsimError(f"--iou must be in (0, 1], got {args.iou}")
     with contextlib.ExitStack() as stack:
         pairs, counts, problems, thresholds = _paired(args, stack)
         current: dict[str, Any] = {}
@@ -983,10 +1003,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             iou_threshold=args.iou,
         )
     _say_counts(args, counts, problems)
-    if args.output == "json" and args.query:
+    if counts.answered == 0:
+        raise RclsimError("nothing to score: no image of the manifest had a response")
+    if args.query:  # --query asks for data, as the AWS CLI: JSON/text/table of the report
         _print(report.to_dict(sweep=False), args, "Evaluate")
     else:
-        sys.stdout.write(report.table() + "\n")
+        at = (
+            f"MinConfidence {args.min_confidence:g}"
+            if args.min_confidence is not None
+            else "each label's declared assumed threshold"
+            if thresholds
+            else "all labels (no threshold)"
+        )
+        sys.stdout.write(f"scored at {at}; IoU >= {args.iou:g}\n" + report.table() + "\n")
     if args.json:
         text = json.dumps(report.to_dict(), indent=2) + "\n"
         write_atomically(args.json, text.encode("utf-8"), overwrite=args.overwrite)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import is_error_code
@@ -33,6 +34,15 @@ def image_param_for(source_ref: str) -> dict[str, Any]:
     return {"S3Object": {"Bucket": "rclsim-local", "Name": source_ref}}
 
 
+def _local_file(manifest_dir: Path | None, source_ref: str) -> Path | None:
+    """The local image file a bare or ``file://`` source-ref names, relative to the manifest."""
+    if manifest_dir is None or source_ref.startswith("s3://"):
+        return None
+    ref = source_ref[len("file://") :] if source_ref.startswith("file://") else source_ref
+    path = Path(ref)
+    return path if path.is_absolute() else manifest_dir / path
+
+
 def paired_responses(
     entries: Iterator[Any],
     *,
@@ -40,6 +50,7 @@ def paired_responses(
     backend: Any = None,
     project_version_arn: str | None = None,
     counts: Paired | None = None,
+    manifest_dir: Path | None = None,
 ) -> Iterator[tuple[Any, Sequence[Mapping[str, Any]]]]:
     """``(entry, CustomLabels)`` for every manifest entry that has a response; images without one
     (no recording, or the backend has none) are counted in ``counts.missing`` and left out."""
@@ -48,7 +59,7 @@ def paired_responses(
         counts.images += 1
         labels: Sequence[Mapping[str, Any]] | None
         if responses is not None:
-            labels = responses.labels_for(entry.source_ref)
+            labels = responses.labels_for(entry.source_ref, _local_file(manifest_dir, entry.source_ref))
         else:
             try:
                 labels = backend.detect_custom_labels(

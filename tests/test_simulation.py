@@ -381,3 +381,88 @@ def test_per_label_noise_is_simulated_and_fitted(tmp_path: Path) -> None:
 def test_noise_values_are_never_coerced(data: object, fragment: str) -> None:
     with pytest.raises(rclsim.RclsimError, match=fragment):
         NoiseModel.from_dict(data)  # type: ignore[arg-type]
+
+
+def test_responses_are_paired_by_path_and_never_reused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rclsim.cli import main
+
+    lines = []
+    for key, boxes in (("x/a.jpg", 2), ("y/a.jpg", 0)):
+        annotations = [
+            {"class_id": 0, "left": 10 + 100 * i, "top": 10, "width": 50, "height": 50} for i in range(boxes)
+        ]
+        lines.append(
+            json.dumps(
+                {
+                    "source-ref": f"s3://bk/{key}",
+                    "b": {
+                        "image_size": [{"width": 640, "height": 480, "depth": 3}],
+                        "annotations": annotations,
+                    },
+                    "b-metadata": {
+                        "objects": [{"confidence": 1}] * boxes,
+                        "class-map": {"0": "car"} if boxes else {},
+                        "type": "groundtruth/object-detection",
+                        "human-annotated": "yes",
+                        "creation-date": "2024-01-01T00:00:00",
+                    },
+                }
+            )
+        )
+    manifest = tmp_path / "two.manifest"
+    manifest.write_text("\n".join(lines) + "\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "a.json").write_text(json.dumps({"CustomLabels": []}))
+    assert main(["evaluate", "--manifest", str(manifest), "--responses", str(shared)]) == 1
+    assert "would answer for both s3://bk/x/a.jpg and s3://bk/y/a.jpg" in capsys.readouterr().err
+    mirrored = tmp_path / "mirrored"
+    (mirrored / "x").mkdir(parents=True)
+    (mirrored / "y").mkdir()
+    (mirrored / "x" / "a.json").write_text(
+        json.dumps(
+            {
+                "CustomLabels": [
+                    {
+                        "Name": "car",
+                        "Confidence": 90.0,
+                        "Geometry": {
+                            "BoundingBox": {
+                                "Left": 10 / 640,
+                                "Top": 10 / 480,
+                                "Width": 50 / 640,
+                                "Height": 50 / 480,
+                            }
+                        },
+                    }
+                ]
+            }
+        )
+    )
+    (mirrored / "y" / "a.json").write_text(json.dumps({"CustomLabels": []}))
+    (mirrored / "notes.json").write_text(json.dumps({"comment": "not a response"}))  # skipped
+    assert (
+        main(
+            [
+                "evaluate",
+                "--manifest",
+                str(manifest),
+                "--responses",
+                str(mirrored),
+                "--query",
+                "labels[0].[tp, fp, fn]",
+                "--output",
+                "text",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out == "1\t0\t1\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["evaluate", "--manifest", str(manifest), "--responses", str(empty)]) == 1
+    assert "nothing to score" in capsys.readouterr().err
+    assert main(["evaluate", "--manifest", str(manifest), "--responses", str(mirrored), "--iou", "0"]) == 1
+    assert "--iou" in capsys.readouterr().err
