@@ -604,7 +604,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.files:
-        if name.endswith((".manifest", ".jsonl")):
+        if _looks_like_manifest(name):
             failed += _validate_manifest(name)
             continue
         try:
@@ -627,6 +627,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} of {len(args.files)} files failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _looks_like_manifest(name: str) -> bool:
+    """A manifest's extension is optional: ``.manifest``/``.jsonl``, or a first line that is a JSON
+    object with a ``source-ref``."""
+    if name.endswith((".manifest", ".jsonl")):
+        return True
+    try:
+        with open(name, "rb") as handle:
+            first = handle.readline().decode("utf-8-sig").strip()
+        data = json.loads(first) if first else None
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "source-ref" in data
 
 
 def _validate_manifest(name: str) -> int:
@@ -1041,8 +1055,10 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         )
         written = write_manifest(
             args.out,
-            entries_from_responses(items, min_confidence=args.min_confidence),
+            # responses were checked already (recordings when loaded; the fake builds valid ones)
+            entries_from_responses(items, min_confidence=args.min_confidence, validate=False),
             overwrite=args.overwrite,
+            human_annotated=False,
         )
     _say_counts(args, counts, problems)
     _say(f"wrote {written} lines to {args.out}")

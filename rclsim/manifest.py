@@ -532,7 +532,12 @@ def _check_attribute(name: str) -> None:
 
 
 def _line_data(
-    entry: ManifestEntry, attribute: str, job_name: str, created: str, class_ids: dict[str, int]
+    entry: ManifestEntry,
+    attribute: str,
+    job_name: str,
+    created: str,
+    class_ids: dict[str, int],
+    human: str = "yes",
 ) -> dict[str, Any]:
     data: dict[str, Any] = {"source-ref": entry.source_ref}
     if entry.kind == CLASSIFICATION:
@@ -542,7 +547,7 @@ def _line_data(
             data[key + _META] = {
                 "job-name": job_name,
                 "class-name": label,
-                "human-annotated": "yes",
+                "human-annotated": human,
                 "confidence": 1,
                 "creation-date": created,
                 "type": _GT_TYPE[CLASSIFICATION],
@@ -566,7 +571,7 @@ def _line_data(
     data[attribute + _META] = {
         "job-name": job_name,
         "class-map": {str(i): name for name, i in ids.items()},
-        "human-annotated": "yes",
+        "human-annotated": human,
         "objects": [{"confidence": 1} for _ in annotations],
         "creation-date": created,
         "type": _GT_TYPE[DETECTION],
@@ -582,6 +587,7 @@ def write_manifest(
     job_name: str = "labeling-job/rclsim",
     overwrite: bool = False,
     created: dt.datetime | None = None,
+    human_annotated: bool = True,
 ) -> int:
     """Write ``entries`` as a manifest in the Custom Labels console's format; return how many lines.
 
@@ -591,7 +597,8 @@ def write_manifest(
     ``Z``. A classification
     entry with several labels gets pairs ``attribute``, ``attribute-2``, ... ``attribute=None`` keeps each
     entry's own attribute name. Every line is checked by the same rules as reading, so what is written
-    reads back equal (line numbers aside).
+    reads back equal (line numbers aside). ``human_annotated=False`` marks lines written from a model's
+    predictions (``"human-annotated": "no"``).
 
     The file appears atomically (readers see no half-written manifest) and an existing file is
     refused unless ``overwrite``: both raise :class:`RclsimError`, as does an entry that cannot be
@@ -609,7 +616,7 @@ def write_manifest(
         for count, entry in enumerate(entries, start=1):  # noqa: B007 - count is the result
             name = entry.attribute if attribute is None else attribute
             _check_attribute(name)
-            data = _line_data(entry, name, job_name, stamp, class_ids)
+            data = _line_data(entry, name, job_name, stamp, class_ids, "yes" if human_annotated else "no")
             try:
                 _entry(data, count)
             except _LineError as exc:
@@ -630,6 +637,7 @@ def entries_from_responses(
     *,
     attribute: str = _DEFAULT_ATTRIBUTE,
     kind: str | None = None,
+    validate: bool = True,
 ) -> Iterator[ManifestEntry]:
     """Entries from ``(source_ref, width, height, DetectCustomLabels response)``: predictions as truth.
 
@@ -642,14 +650,15 @@ def entries_from_responses(
     labels without one an image-classification entry, and an empty response an object-detection entry
     with no boxes. For a classification model pass ``kind="image-classification"``: responses with no
     label left are then skipped, as a classification line cannot be unlabelled. A response that fails
-    the response schema, or mixes labels with and without boxes, raises :class:`RclsimError`.
+    the response schema, or mixes labels with and without boxes, raises :class:`RclsimError`;
+    ``validate=False`` skips the schema check for responses already checked (recordings, the fake's).
     """
     from .schemas import response_problems
 
     if kind not in (None, DETECTION, CLASSIFICATION):
         raise ValueError(f"kind must be None, {DETECTION!r} or {CLASSIFICATION!r}, not {kind!r}")
     for source_ref, width, height, response in items:
-        problems = response_problems(response)
+        problems = response_problems(response) if validate else []
         if problems:
             raise RclsimError(f"{source_ref}: the response fails the response schema: {problems[0]}")
         labels = response["CustomLabels"]

@@ -381,9 +381,14 @@ class SimSource:
     def not_found_message(self, project_version_arn: str, image: ImageRef) -> str:
         if project_version_arn != self.arn:
             return f"the sim backend's model for {self.path} is {self.arn}, not {project_version_arn}"
+        bad = (
+            f"; {len(self.problems)} of its lines are invalid (rclsim validate {self.path})"
+            if self.problems
+            else ""
+        )
         return (
             f"the manifest {self.path} does not list {image.describe()} (the sim backend answers for "
-            f"s3:// source-refs, bare file names, and local image files named in the manifest)"
+            f"s3:// source-refs, bare file names, and local image files named in the manifest){bad}"
         )
 
 
