@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from .errors import RclsimError
-from .files import write_atomically
+from .files import check_target, write_atomically
 from .geometry import PixelBox, to_pixels
 
 __all__ = [
@@ -298,13 +298,7 @@ def _check_target(path: Path, overwrite: bool, protect: Sequence[str | os.PathLi
     for protected in protect:
         if _same_file(path, Path(protected)):
             raise RclsimError(f"refusing to write over the input image {path}")
-    parent = path.parent
-    if not parent.is_dir():
-        raise RclsimError(f"cannot write {path}: directory {parent} does not exist")
-    if path.is_dir():
-        raise RclsimError(f"cannot write {path}: it is a directory")
-    if path.exists() and not overwrite:
-        raise RclsimError(f"output file exists: {path} (use --overwrite to replace it)")
+    check_target(path, overwrite)
     return ext
 
 

@@ -25,6 +25,9 @@ def check_target(path: str | os.PathLike[str], overwrite: bool) -> Path:
     target = Path(path)
     if target.is_dir():
         raise RclsimError(f"cannot write {target}: it is a directory")
+    if target.exists() and not target.is_file():
+        # A rename would replace a device or a pipe (/dev/null, say) with a plain file.
+        raise RclsimError(f"cannot write {target}: it is not a regular file")
     if not target.parent.is_dir():
         raise RclsimError(f"cannot write {target}: directory {target.parent} does not exist")
     if target.exists() and not overwrite:

@@ -449,3 +449,28 @@ def test_a_recording_with_a_format_but_no_response_is_an_error(
     assert code == 1 and "r.json" in err and "fails the schema" in err
     code, out, _ = run(capsys, "validate", str(tmp_path / "r.json"))
     assert code == 1 and "'response' is a required property" in out
+
+
+def test_outputs_never_replace_a_device(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Writing is by rename: aimed at /dev/null it would put a plain file in the device's place."""
+    import stat
+
+    from rclsim.errors import RclsimError
+    from rclsim.files import write_atomically
+
+    with pytest.raises(RclsimError, match="not a regular file"):
+        write_atomically(os.devnull, b"x", overwrite=True)
+    manifest = DATA / "wild" / "manifests" / "02-dannymorris-bcbs-logo.manifest"
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--backend",
+        "sim",
+        "--manifest",
+        str(manifest),
+        "--json",
+        os.devnull,
+        "--overwrite",
+    )
+    assert code == 1 and "not a regular file" in err
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
