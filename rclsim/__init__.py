@@ -12,8 +12,8 @@ The Python API in one screen::
     )
     annotated = rclsim.annotate(image, response["CustomLabels"])   # OpenCV, imported on first use
 
-Importing rclsim imports botocore (to register the drop-in's inert hook); boto3 is imported when a
-backend is made, OpenCV only when something is drawn.
+Importing rclsim is cheap: the drop-in's inert hook is registered when botocore's handlers are first
+loaded, boto3 is imported when a backend is made, OpenCV only when something is drawn.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ARTICLE_IMAGE = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a3
 
 from .backends import BACKENDS, Backend, get_backend  # noqa: E402
 from .control import find_running, running_model  # noqa: E402
-from .dropin import install as _install_dropin  # noqa: E402
+from .dropin import install_when_botocore_loads as _install_dropin  # noqa: E402
 from .dropin import mock  # noqa: E402
 from .errors import RclsimError, RecordingError  # noqa: E402
 from .imageparam import image_param  # noqa: E402

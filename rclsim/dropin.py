@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from .apimodel import OPERATIONS
 from .backends.base import Backend
 from .backends.fake import FakeBackend
 
@@ -36,6 +37,7 @@ __all__ = ["mock", "install"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _EVENT = "before-call.rekognition"
+_STASH_EVENT = "before-parameter-build.rekognition"
 _UNIQUE_ID = "rclsim-dropin"
 _lock = threading.RLock()
 _active: list[Backend] = []
@@ -54,7 +56,49 @@ class _Raw:
         yield self._body
 
 
-def _before_call(model: Any, params: Any, **kwargs: Any) -> Any:
+def _stash_params(params: Any, context: Any = None, **kwargs: Any) -> None:
+    """``before-parameter-build``: keep the caller's own parameters for the fake (botocore still
+    validates and serialises them after this)."""
+    if _active and isinstance(context, dict):
+        context["rclsim_api_params"] = params
+
+
+def _direct(backend: FakeBackend, model: Any, api_params: Any, url: str) -> Any:
+    """The fast path: the caller's parameters straight into the core, and its dict back as botocore's
+    parser would have made it (same keys, same ``ResponseMetadata``), without a JSON round trip."""
+    import uuid
+
+    from botocore.awsrequest import AWSResponse
+    from botocore.exceptions import ClientError
+
+    from .backends.fake import _as_sent
+    from .errors import RclsimError
+    from .wire import _SERVER_FAULTS, CONTENT_TYPE
+
+    request_id = str(uuid.uuid4())
+    try:
+        parsed: dict[str, Any] = backend.core.call(model.name, _as_sent(dict(api_params)))
+        status = 200
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "InternalServerError"))
+        parsed, status = (
+            {"Error": {"Code": code, "Message": error.get("Message", "")}},
+            (500 if code in _SERVER_FAULTS else 400),
+        )
+    except RclsimError as exc:
+        parsed, status = {"Error": {"Code": "InvalidRecordingException", "Message": str(exc)}}, 400
+    headers = {"content-type": CONTENT_TYPE, "x-amzn-requestid": request_id}
+    parsed["ResponseMetadata"] = {
+        "RequestId": request_id,
+        "HTTPStatusCode": status,
+        "HTTPHeaders": headers,
+        "RetryAttempts": 0,
+    }
+    return AWSResponse(url, status, headers, _Raw(b"")), parsed
+
+
+def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any:
     """``params`` is botocore's serialised request; answer it as the service would, parsed."""
     if getattr(_passing_through, "on", False):
         return None
@@ -62,6 +106,14 @@ def _before_call(model: Any, params: Any, **kwargs: Any) -> Any:
         backend = _active[-1] if _active else None
     if backend is None:
         return None
+    api_params = context.get("rclsim_api_params") if isinstance(context, dict) else None
+    if (
+        isinstance(backend, FakeBackend)
+        and isinstance(api_params, dict)
+        and model.name in OPERATIONS
+        and not hasattr((api_params.get("Image") or {}).get("Bytes"), "read")  # consumed by the serializer
+    ):
+        return _direct(backend, model, api_params, params.get("url", "https://rekognition.rclsim.invalid/"))
     from botocore.awsrequest import AWSResponse
     from botocore.endpoint import convert_to_response_dict
     from botocore.parsers import create_parser
@@ -112,11 +164,55 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        import botocore.handlers
+        import sys
 
-        botocore.handlers.BUILTIN_HANDLERS.append((_EVENT, _before_call, botocore.handlers.REGISTER_FIRST))
+        # From sys.modules: during botocore's own import the package has no 'handlers' attribute yet.
+        handlers: Any = sys.modules.get("botocore.handlers")
+        if handlers is None:
+            import importlib
+
+            handlers = importlib.import_module("botocore.handlers")
+        handlers.BUILTIN_HANDLERS.append((_EVENT, _before_call, handlers.REGISTER_FIRST))
+        handlers.BUILTIN_HANDLERS.append((_STASH_EVENT, _stash_params))
         _installed = True
     _register_on_default_session()
+
+
+class _InstallOnImport:
+    """A one-shot import hook: when botocore's handlers module is first imported (by boto3, by a
+    client), register rclsim's hook right after it. So ``import rclsim`` itself does not import
+    botocore (the CLI's detect path stays as quick as ``import boto3``), and still every session made
+    afterwards carries the hook."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "botocore.handlers":
+            return None
+        import importlib.util
+        import sys
+
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # one shot; and let the normal finders find the module
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        original = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            install()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def install_when_botocore_loads() -> None:
+    """Register the hook now if botocore's handlers are loaded, else as soon as they are."""
+    import sys
+
+    if "botocore.handlers" in sys.modules:
+        install()
+    elif not any(isinstance(finder, _InstallOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _InstallOnImport())  # type: ignore[arg-type]
 
 
 def _register_on_default_session() -> None:
@@ -127,6 +223,34 @@ def _register_on_default_session() -> None:
     if session is not None:
         events = session._session.get_component("event_emitter")
         events.register_first(_EVENT, _before_call, unique_id=_UNIQUE_ID)
+        events.register(_STASH_EVENT, _stash_params, unique_id=_UNIQUE_ID + "-params")
+
+
+_SETTINGS_KEYS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "HOME",
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _user_settings(key: tuple[str | None, ...]) -> tuple[bool, bool]:
+    """Whether the user has credentials and a region, asked of botocore's own chain once per distinct
+    environment (a botocore Session costs milliseconds; a test suite enters a mock per test)."""
+    import botocore.session
+
+    probe = botocore.session.Session()
+    return probe.get_credentials() is not None, bool(probe.get_config_variable("region"))
 
 
 @contextlib.contextmanager
@@ -136,13 +260,13 @@ def _environment() -> Iterator[None]:
     saved = dict(os.environ)
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     try:
-        import botocore.session
-
-        probe = botocore.session.Session()
-        if probe.get_credentials() is None:
+        has_credentials, has_region = _user_settings(
+            tuple(os.environ.get(k) for k in _SETTINGS_KEYS)  # the cache key: what the answer depends on
+        )
+        if not has_credentials:
             os.environ.setdefault("AWS_ACCESS_KEY_ID", "rclsim")
             os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "rclsim")
-        if not probe.get_config_variable("region"):
+        if not has_region:
             os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         yield
     finally:

@@ -48,8 +48,8 @@ def write_atomically(
                 data(handle)
             else:
                 handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            # No fsync: the rename already gives readers all or nothing, and an output a crash loses
+            # can be made again; fsync cost more than the drawing itself.
         if overwrite:
             os.replace(tmp, target)
         else:
