@@ -37,6 +37,8 @@ class ParameterProblems:
     def __init__(self) -> None:
         self.type_errors: list[str] = []
         self.violations: list[str] = []
+        #: Members the model does not know. The service ignores them; botocore's client refuses them.
+        self.unknown: list[str] = []
 
     def __bool__(self) -> bool:
         return bool(self.type_errors or self.violations)
@@ -91,6 +93,7 @@ def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
     check_max_length = type_name != "blob" or hi is None  # blob maxima are the image check's
     numeric = type_name in ("integer", "long", "float", "double")
     members: list[tuple[str, str, Checker]] = []
+    known: set[str] = set()
     required: list[tuple[str, str]] = []
     item: list[Checker] = []
 
@@ -117,6 +120,8 @@ def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
                 member_value = value.get(name)
                 if member_value is not None:
                     checker(member_value, f"{path}.{camel}" if path else camel, out)
+            if len(value) > len(members) or any(key not in known for key in value):
+                out.unknown.extend(f"{path}.{key}" if path else str(key) for key in value if key not in known)
             return
 
         def violate(text: str) -> None:
@@ -145,6 +150,7 @@ def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
     if type_name == "structure":
         required.extend((name, _camel(name)) for name in shape.required_members)
         members.extend((name, _camel(name), _compile(m, compiled)) for name, m in shape.members.items())
+        known.update(shape.members)
     elif type_name == "list":
         item.append(_compile(shape.member, compiled))
     return check

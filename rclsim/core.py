@@ -184,10 +184,12 @@ class FakeRekognition:
         return self._prices
 
     # -- dispatch --------------------------------------------------------------------------------
-    def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Run ``operation`` (its API name, e.g. ``"DetectCustomLabels"``) with AWS-shaped params."""
+    def call(self, operation: str, params: Mapping[str, Any], *, checked: bool = False) -> dict[str, Any]:
+        """Run ``operation`` (its API name, e.g. ``"DetectCustomLabels"``) with AWS-shaped params.
+        ``checked``: the caller has just run :func:`~rclsim.constraints.check_parameters` and found
+        nothing (the Backend does, to decide whether botocore's client-side check is needed)."""
         if operation == DETECT:
-            return self.detect_custom_labels(params)
+            return self.detect_custom_labels(params, checked=checked)
         handler = {
             "StartProjectVersion": self.lifecycle.start,
             "StopProjectVersion": self.lifecycle.stop,
@@ -195,7 +197,8 @@ class FakeRekognition:
             "DescribeProjects": self.lifecycle.describe_projects,
         }.get(operation)
         if handler is not None:
-            self._check_parameters(operation, params)
+            if not checked:
+                self._check_parameters(operation, params)
             return handler(params)
         raise service_error(
             "UnsupportedOperationException",
@@ -204,8 +207,9 @@ class FakeRekognition:
         )
 
     # -- DetectCustomLabels ----------------------------------------------------------------------
-    def detect_custom_labels(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        self._check_parameters(DETECT, params)
+    def detect_custom_labels(self, params: Mapping[str, Any], *, checked: bool = False) -> dict[str, Any]:
+        if not checked:
+            self._check_parameters(DETECT, params)
         image = params["Image"]
         if ("Bytes" in image) == ("S3Object" in image):
             raise service_error(
