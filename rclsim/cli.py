@@ -672,7 +672,7 @@ def cmd_recordings(args: argparse.Namespace) -> int:
                 "Image": rec.image.describe(),
                 "MinConfidence": rec.min_confidence,
                 "MaxResults": rec.max_results,
-                "Labels": len(rec.labels),
+                "Labels": rec.label_count,
             }
         )
     _print({"Recordings": rows}, args, "Recordings")

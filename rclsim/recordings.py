@@ -25,16 +25,16 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .apimodel import mask_account
-from .errors import RecordingError
+from .errors import RclsimError, RecordingError
 from .imageinfo import NotAnImage, read_image_info
 from .schemas import looks_like_recording, recording_problems, response_problems
-from .verdicts import known_valid, remember_valid
+from .verdicts import cache_dir, known_valid, remember_valid
 
 __all__ = [
     "ImageRef",
@@ -66,21 +66,65 @@ class ImageRef:
         return " / ".join(parts) or "an image"
 
 
-@dataclass(frozen=True)
 class Recording:
-    """One loaded, validated recording (or sidecar response). Treat as read-only."""
+    """One recording (or sidecar response): its key, and its labels, highest confidence first.
 
-    path: Path
-    project_version_arn: str | None  # None: a NAME.json beside NAME.jpg, answering for any model
-    region: str | None
-    image: ImageRef
-    width: int | None
-    height: int | None
-    min_confidence: float | None  # the request's MinConfidence; None when omitted
-    max_results: int | None
-    recorded_at: str | None
-    labels: tuple[Mapping[str, Any], ...] = field(repr=False)  # highest confidence first
-    sidecar_relpath: PurePosixPath | None = None
+    A store builds recordings from its index without reading the files; the labels are read from the
+    file the first time they are needed (and kept). Treat as read-only."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        project_version_arn: str | None,  # None: a NAME.json beside NAME.jpg, answering for any model
+        region: str | None,
+        image: ImageRef,
+        width: int | None,
+        height: int | None,
+        min_confidence: float | None,  # the request's MinConfidence; None when omitted
+        max_results: int | None,
+        recorded_at: str | None,
+        labels: tuple[Mapping[str, Any], ...] | None = None,
+        sidecar_relpath: PurePosixPath | None = None,
+        lowest_confidence: float | None = None,
+        label_count: int | None = None,
+    ) -> None:
+        self.path = path
+        self.project_version_arn = project_version_arn
+        self.region = region
+        self.image = image
+        self.width = width
+        self.height = height
+        self.min_confidence = min_confidence
+        self.max_results = max_results
+        self.recorded_at = recorded_at
+        self.sidecar_relpath = sidecar_relpath
+        self._labels = labels
+        self._lowest = lowest_confidence
+        self._count = label_count
+
+    def __repr__(self) -> str:
+        return f"Recording({self.path}, {self.project_version_arn}, {self.image.describe()})"
+
+    @property
+    def labels(self) -> tuple[Mapping[str, Any], ...]:
+        if self._labels is None:
+            data, digest = _read_json(self.path)
+            _check(
+                self.path,
+                digest,
+                response_problems if self.project_version_arn is None else recording_problems,
+                data,
+            )
+            raw = (
+                data["CustomLabels"] if self.project_version_arn is None else data["response"]["CustomLabels"]
+            )
+            self._labels = _by_confidence(raw)
+        return self._labels
+
+    @property
+    def label_count(self) -> int:
+        return self._count if self._count is not None else len(self.labels)
 
     @functools.cached_property
     def confidence_floor(self) -> float:
@@ -88,6 +132,8 @@ class Recording:
         omitted, the lowest confidence it holds (100 for an empty recording)."""
         if self.min_confidence is not None:
             return float(self.min_confidence)
+        if self._lowest is not None and self._labels is None:
+            return self._lowest
         return min((float(label["Confidence"]) for label in self.labels), default=100.0)
 
 
@@ -189,6 +235,140 @@ def _load_sidecar(path: Path, data: Any, digest: str, image_path: Path, root: Pa
     )
 
 
+def _entry_of(rec: Recording, kind: str) -> dict[str, Any]:
+    """What the index keeps of a recording: its key and what answering needs before the labels."""
+    image = rec.image
+    return {
+        "kind": kind,
+        "arn": rec.project_version_arn,
+        "region": rec.region,
+        "bucket": image.bucket,
+        "key": image.key,
+        "version": image.version,
+        "sha": image.sha256,
+        "w": rec.width,
+        "h": rec.height,
+        "minc": rec.min_confidence,
+        "maxr": rec.max_results,
+        "at": rec.recorded_at,
+        "lowest": min((float(label["Confidence"]) for label in rec.labels), default=100.0),
+        "n": len(rec.labels),
+        "side": None if rec.sidecar_relpath is None else rec.sidecar_relpath.as_posix(),
+    }
+
+
+def _from_entry(path: Path, entry: Mapping[str, Any]) -> Recording:
+    return Recording(
+        path=path,
+        project_version_arn=entry["arn"],
+        region=entry["region"],
+        image=ImageRef(entry["bucket"], entry["key"], entry["version"], entry["sha"]),
+        width=entry["w"],
+        height=entry["h"],
+        min_confidence=entry["minc"],
+        max_results=entry["maxr"],
+        recorded_at=entry["at"],
+        sidecar_relpath=None if entry["side"] is None else PurePosixPath(entry["side"]),
+        lowest_confidence=entry["lowest"],
+        label_count=entry["n"],
+    )
+
+
+class _FolderIndex:
+    """The recordings of one folder, from an index kept in the cache folder between processes.
+
+    Each ``*.json`` file's entry is reused while its size and modification time (and, for a sidecar,
+    its image's) are unchanged; other files are read, checked and indexed again. So a process that
+    finds a folder unchanged reads no recording at all until it answers from one (a 100,000-recording
+    folder costs a directory walk), and memory holds keys, not labels. The index is a cache: when it
+    cannot be read or written, the folder is simply read in full."""
+
+    FORMAT = "rclsim.index/1"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        digest = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:32]
+        self.path = cache_dir() / "index" / f"{digest}.json"
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != self.FORMAT
+            or data.get("root") != str(self.root)
+        ):
+            return {}
+        files = data.get("files")
+        return files if isinstance(files, dict) else {}
+
+    def _write(self, files: dict[str, Any]) -> None:
+        from .files import write_atomically
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(
+                {"format": self.FORMAT, "root": str(self.root), "files": files}, separators=(",", ":")
+            )
+            write_atomically(self.path, text.encode("utf-8"), overwrite=True)
+        except (OSError, RclsimError):
+            pass  # only a cache: the next process reads the folder again
+
+    def recordings(self) -> list[Recording]:
+        cached = self._read()
+        files: dict[str, Any] = {}
+        found: list[Recording] = []
+        names: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames.sort()
+            for name in filenames:
+                if name.endswith(".json"):
+                    names.append(os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/"))
+        for rel in sorted(names, key=lambda r: PurePosixPath(r).parts):  # the order of sorted(rglob)
+            path = self.root / rel
+            try:
+                st = path.stat()
+            except OSError as exc:
+                raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            stamp = [st.st_mtime_ns, st.st_size]
+            entry = cached.get(rel)
+            if entry is not None and entry.get("stamp") == stamp and self._image_unchanged(entry):
+                files[rel] = entry
+                if entry["kind"] != "other":
+                    found.append(_from_entry(path, entry))
+                continue
+            data, digest = _read_json(path)
+            if looks_like_recording(data):
+                rec = _load_recording(path, data, digest)
+                entry = _entry_of(rec, "recording")
+            else:
+                image_path = _image_beside(path)
+                if image_path is None:  # notes, evaluation summaries, models.json: not recordings
+                    files[rel] = {"kind": "other", "stamp": stamp}
+                    continue
+                rec = _load_sidecar(path, data, digest, image_path, self.root)
+                entry = _entry_of(rec, "sidecar")
+                image_stat = image_path.stat()
+                entry["image_stamp"] = [image_stat.st_mtime_ns, image_stat.st_size]
+            entry["stamp"] = stamp
+            files[rel] = entry
+            found.append(rec)
+        if files != cached:
+            self._write(files)
+        return found
+
+    def _image_unchanged(self, entry: Mapping[str, Any]) -> bool:
+        if entry.get("kind") != "sidecar":
+            return True
+        try:
+            st = (self.root / entry["side"]).stat()
+        except (OSError, KeyError, TypeError):
+            return False
+        return entry.get("image_stamp") == [st.st_mtime_ns, st.st_size]
+
+
 def _key_ends_with(key: str, relpath: PurePosixPath) -> bool:
     parts = PurePosixPath(key).parts
     want = relpath.parts
@@ -228,15 +408,7 @@ class RecordingStore:
     def _scan(self) -> None:
         loaded: list[Recording] = []
         for root in self.dirs:
-            for path in sorted(root.rglob("*.json")):
-                data, digest = _read_json(path)
-                if looks_like_recording(data):
-                    loaded.append(_load_recording(path, data, digest))
-                    continue
-                image_path = _image_beside(path)
-                if image_path is not None:
-                    loaded.append(_load_sidecar(path, data, digest, image_path, root))
-                # Any other JSON file (notes, evaluation summaries) is not a recording: ignored.
+            loaded.extend(_FolderIndex(root).recordings())
         for rec in loaded:
             if rec.project_version_arn is None:
                 self._sidecars.append(rec)

@@ -254,6 +254,10 @@ class StateStore:
                 txn.commit()
             return
         with self._lock:
+            # Transactions never nest here: one still open was cut short (Ctrl-C between BEGIN and
+            # ROLLBACK, say). Roll it back rather than fail every later change.
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.DatabaseError as exc:
@@ -261,7 +265,8 @@ class StateStore:
             try:
                 yield Transaction(self._conn)
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             else:
                 self._conn.execute("COMMIT")

@@ -405,3 +405,13 @@ def test_price_table_can_be_overridden(tmp_path: Path) -> None:
     table.write_text("{}")
     with pytest.raises(rclsim.RclsimError, match="not a price table"):
         PriceTable.load(table)
+
+
+def test_a_transaction_cut_short_does_not_block_the_state(tmp_path: Path) -> None:
+    """Ctrl-C can land between BEGIN and ROLLBACK; the next change must still work (it once failed
+    with 'cannot start a transaction within a transaction' while stopping after a SIGINT)."""
+    backend = rclsim.get_backend("replay", state_dir=tmp_path)
+    store = backend.core.lifecycle.state  # type: ignore[attr-defined]
+    store._conn.execute("BEGIN IMMEDIATE")  # as if interrupted right after BEGIN
+    backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+    assert status(backend) == "RUNNING"

@@ -443,3 +443,40 @@ def test_max_results_beyond_32_bits_is_a_serialization_error(backend: rclsim.Bac
     with pytest.raises(ClientError) as info:
         backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MaxResults=2**31)
     assert code_of(info) == "SerializationException"
+
+
+def test_the_index_is_reused_across_stores_and_follows_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rclsim.recordings as recordings
+
+    monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "rec"
+    path = write_recording(folder, min_confidence=None, max_results=None, labels=[lab("a", 90), lab("b", 20)])
+    first = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    assert len(first.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"]) == 2
+    reads: list[Path] = []
+    real = recordings._read_json
+    monkeypatch.setattr(recordings, "_read_json", lambda p: (reads.append(p), real(p))[1])
+    second = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    assert second.store.models() == {OTHER_ARN}  # type: ignore[attr-defined]
+    assert reads == []  # the key came from the index: no recording was read
+    with pytest.raises(ClientError):  # the floor (20) is known without the labels
+        rclsim.get_backend(
+            "replay", recordings=[folder], include_builtin=False, strict=True
+        ).detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=10)
+    answer = second.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=50)
+    assert [x["Name"] for x in answer["CustomLabels"]] == ["a"] and reads == [path]  # labels read on demand
+    path.write_text(path.read_text().replace('"Name": "a"', '"Name": "changed"'))
+    third = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    assert (
+        third.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"]
+        == "changed"
+    )
+    for index in (tmp_path / "cache" / "index").iterdir():
+        index.write_text("{not json")  # a broken index is only a cache: the folder is read again
+    fourth = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    assert (
+        fourth.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"]
+        == "changed"
+    )
