@@ -354,7 +354,8 @@ class _FolderIndex:
                 entry["image_stamp"] = [image_stat.st_mtime_ns, image_stat.st_size]
             entry["stamp"] = stamp
             files[rel] = entry
-            found.append(rec)
+            # Keep the key, not the labels: a large folder would otherwise live in memory whole.
+            found.append(_from_entry(path, entry))
         if files != cached:
             self._write(files)
         return found

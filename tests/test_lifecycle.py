@@ -162,7 +162,8 @@ def test_describe_project_versions_matches_botocores_output_shape() -> None:
     )
     assert [p["ProjectArn"] for p in projects["ProjectDescriptions"]] == [PROJECT]
     assert backend.describe_projects(ProjectNames=["nope"])["ProjectDescriptions"] == []
-    assert backend.describe_projects(Features=["CONTENT_MODERATION"])["ProjectDescriptions"] == []
+    if "Features" in operation_model("DescribeProjects").input_shape.members:  # botocore 1.31 has none
+        assert backend.describe_projects(Features=["CONTENT_MODERATION"])["ProjectDescriptions"] == []
 
 
 def declare(
