@@ -462,11 +462,13 @@ def bench_per_test(settings: Settings, res: Results) -> None:
             stubber.add_response("detect_custom_labels", response, {"ProjectVersionArn": ARN, "Image": IMAGE})
             return client.detect_custom_labels(ProjectVersionArn=ARN, Image=IMAGE)
 
+    fixture_client = _client()  # rcl_client makes one client per region and reuses it across tests
+
     def rclsim_test() -> Any:  # what the rcl_backend + rcl_client fixtures do, plus the test's body
         backend = rclsim.get_backend("replay")
         try:
             with rclsim.mock(backend):
-                client = _client()
+                client = fixture_client
                 backend.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)
                 return client.detect_custom_labels(ProjectVersionArn=ARN, Image=IMAGE)
         finally:
@@ -477,7 +479,7 @@ def bench_per_test(settings: Settings, res: Results) -> None:
         Case("test_stubber", "new client + Stubber + 1 call", _ctx(stubber_test), 31, slow=True),
         Case(
             "test_rclsim",
-            "rclsim fixtures: get_backend + mock + new client + start + 1 call",
+            "rclsim fixtures: get_backend + mock + (reused) client + start + 1 call",
             _ctx(rclsim_test),
             31,
             slow=True,

@@ -146,4 +146,12 @@ def rcl_client(rcl_backend: Any) -> Iterator[Any]:
         return
     with mock(rcl_backend):
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        yield boto3.client("rekognition", region_name=region)
+        # A botocore client takes milliseconds to make and holds no state of its own here (the mock
+        # routes every call to this test's fresh backend), so one client per region serves all tests.
+        client = _clients.get(region)
+        if client is None:
+            client = _clients[region] = boto3.client("rekognition", region_name=region)
+        yield client
+
+
+_clients: dict[str, Any] = {}
