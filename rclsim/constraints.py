@@ -156,8 +156,76 @@ def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
     return check
 
 
+class _Shape:
+    """The parts of a botocore shape the checks read, rebuilt from the cached derivation."""
+
+    def __init__(self, name: str, shapes: dict[str, Any]) -> None:
+        data = shapes[name]
+        self.name = name
+        self.type_name = data["type"]
+        self.metadata = data["meta"]
+        self.enum = data.get("enum") or []
+        self.required_members = data.get("required", [])
+        self.members = {member: _Shape(ref, shapes) for member, ref in data.get("members", {}).items()}
+        self.member = _Shape(data["member"], shapes) if "member" in data else None
+
+
+def _describe(shape: Any, shapes: dict[str, Any]) -> str:
+    """Record ``shape`` (and what it contains) in ``shapes``; return its name."""
+    if shape.name in shapes:
+        return str(shape.name)
+    meta = {k: v for k, v in shape.metadata.items() if k in ("min", "max", "pattern")}
+    entry: dict[str, Any] = {"type": shape.type_name, "meta": meta}
+    shapes[shape.name] = entry
+    if getattr(shape, "enum", None):
+        entry["enum"] = list(shape.enum)
+    if shape.type_name == "structure":
+        entry["required"] = list(shape.required_members)
+        entry["members"] = {name: _describe(member, shapes) for name, member in shape.members.items()}
+    elif shape.type_name == "list":
+        entry["member"] = _describe(shape.member, shapes)
+    return str(shape.name)
+
+
+def _derived_inputs() -> dict[str, Any]:
+    """The input shapes of the faked operations, derived from botocore's model once per botocore
+    version and cached (loading the model costs a process ~80 ms of imports; ``rclsim detect`` should
+    not pay that on every run). The cache is only a cache: when it is missing or unreadable the model
+    is loaded and the derivation written again."""
+    import json
+
+    import botocore
+
+    from .apimodel import API_VERSION, OPERATIONS
+    from .verdicts import cache_dir
+
+    path = cache_dir() / "model" / f"rekognition-{API_VERSION}-botocore-{botocore.__version__}-v1.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_bytes())
+        if set(data.get("operations", {})) >= set(OPERATIONS):
+            return data
+    except (OSError, ValueError):
+        pass
+    shapes: dict[str, Any] = {}
+    operations = {op: _describe(operation_model(op).input_shape, shapes) for op in OPERATIONS}
+    data = {"operations": operations, "shapes": shapes}
+    try:
+        from .files import write_atomically
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps(data).encode("utf-8"), overwrite=True)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower next time
+        pass
+    return data
+
+
 @functools.cache
 def _checker(operation: str) -> Checker:
+    from .apimodel import OPERATIONS
+
+    if operation in OPERATIONS:
+        data = _derived_inputs()
+        return _compile(_Shape(data["operations"][operation], data["shapes"]), {})
     return _compile(operation_model(operation).input_shape, {})
 
 

@@ -480,3 +480,20 @@ def test_the_index_is_reused_across_stores_and_follows_changes(
         fourth.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"]
         == "changed"
     )
+
+
+def test_constraints_come_from_a_cached_derivation_of_botocores_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks are derived from botocore's model once per botocore version and cached, so a CLI
+    process need not load the model; a broken cache is rebuilt from the model."""
+    import rclsim.constraints as constraints
+
+    monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path))
+    built = constraints._derived_inputs()
+    (cached,) = (tmp_path / "model").iterdir()
+    assert json.loads(cached.read_text()) == built
+    shape = built["shapes"][built["operations"]["DetectCustomLabels"]]
+    assert shape["required"] == ["ProjectVersionArn", "Image"]
+    cached.write_text("{broken")
+    assert constraints._derived_inputs() == built
