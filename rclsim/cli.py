@@ -685,6 +685,9 @@ def _say(message: str) -> None:
 
 def _where(args: argparse.Namespace, backend: Any) -> str:
     if args.backend == "aws":
+        endpoint = args.endpoint_url or env_value("RCLSIM_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            return f"the endpoint {endpoint} ({backend.region or 'default region'})"
         return f"real AWS ({backend.region or 'default region'})"
     return f"the fake (state in {backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g})"
 

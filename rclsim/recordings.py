@@ -144,8 +144,13 @@ def _by_confidence(labels: Any) -> tuple[Mapping[str, Any], ...]:
 
 
 def builtin_recordings_dir() -> Path:
-    """The article's recordings, shipped as package data."""
-    return Path(str(resources.files("rclsim.fixtures").joinpath("article")))
+    """The article's recordings, shipped as package data (``rclsim.fixtures``, which the wheel maps
+    from the repository's top-level ``fixtures/``); imported from a source checkout instead, they are
+    that folder itself."""
+    try:
+        return Path(str(resources.files("rclsim.fixtures").joinpath("article")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "fixtures" / "article"
 
 
 def recording_dirs_from_env(environ: Mapping[str, str] | None = None) -> list[Path]:

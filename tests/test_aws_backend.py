@@ -134,6 +134,9 @@ def test_region_profile_and_endpoint_reach_boto3(monkeypatch) -> None:
     backend = rclsim.get_backend("aws", region="eu-west-1", endpoint_url="http://127.0.0.1:9")
     assert backend.client.meta.region_name == "eu-west-1"
     assert backend.client.meta.endpoint_url == "http://127.0.0.1:9"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")  # what Lambda sets; boto3 itself reads only the other
+    assert rclsim.get_backend("aws").client.meta.region_name == "eu-central-1"
     monkeypatch.setenv("RCLSIM_REGION", "ap-northeast-1")
     assert rclsim.get_backend("aws").client.meta.region_name == "ap-northeast-1"
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:10")  # boto3's own variable works too

@@ -320,7 +320,15 @@ def test_detect_never_imports_opencv() -> None:
         f"'--image', {ARTICLE_IMAGE_JSON!r}]); "
         "assert rc == 0; assert 'cv2' not in sys.modules, 'cv2 imported'"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    # cwd away from the repository: the child must use the installed rclsim (with its fixtures), not
+    # the source folder that 'python -c' would put first on sys.path.
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(sys.executable).parent,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -93,6 +93,7 @@ def test_ctrl_c_while_starting_still_stops_the_model(tmp_path: Path) -> None:
     status, stops the model, and the state shared on disk shows it stopped."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path)],
+        cwd=tmp_path,  # the installed rclsim, not the source folder 'python -c' puts first on sys.path
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

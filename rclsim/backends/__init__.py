@@ -81,7 +81,8 @@ def get_backend(
         from .aws import AwsBackend
 
         live = AwsBackend(
-            region=region or env_value("RCLSIM_REGION"),
+            # boto3 reads AWS_DEFAULT_REGION; AWS_REGION (what Lambda and the AWS SDKs set) too here
+            region=region or env_value("RCLSIM_REGION") or env_value("AWS_REGION"),
             profile=profile or env_value("RCLSIM_PROFILE"),
             endpoint_url=endpoint_url or env_value("RCLSIM_ENDPOINT_URL"),
             strict=strict,
