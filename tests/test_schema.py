@@ -119,3 +119,12 @@ def test_the_built_in_recording_validates_and_a_broken_one_does_not() -> None:
     assert [p.path for p in recording_problems(broken)] == ["$.response.CustomLabels[3].Confidence"]
     del broken["image"]["S3Object"], broken["image"]["Sha256"]
     assert any(p.path == "$.image" for p in recording_problems(broken))
+
+
+def test_every_subpackage_is_shipped_in_the_wheel() -> None:
+    """pyproject.toml lists the packages by hand (fixtures/ is mapped into rclsim.fixtures): a new
+    subpackage missing from the list would be absent from an installed rclsim."""
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(path.parent.relative_to(ROOT).parts) for path in (ROOT / "rclsim").rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
