@@ -63,14 +63,6 @@ def operation_model(name: str) -> OperationModel:
     return service_model().operation_model(name)
 
 
-def member_pattern(operation: str, *path: str) -> str:
-    """The regex the model gives for an input member, e.g. ``("ProjectVersionArn",)``."""
-    shape: Any = operation_model(operation).input_shape
-    for part in path:
-        shape = shape.members[part]
-    return str(shape.metadata["pattern"])
-
-
 @dataclass(frozen=True)
 class VersionArn:
     """The parts of a project version ARN."""

@@ -69,25 +69,14 @@ def _direct(backend: FakeBackend, model: Any, api_params: Any, url: str) -> Any:
     import uuid
 
     from botocore.awsrequest import AWSResponse
-    from botocore.exceptions import ClientError
 
     from .backends.fake import _as_sent
-    from .errors import RclsimError
-    from .wire import _SERVER_FAULTS, CONTENT_TYPE
+    from .errors import http_status
+    from .wire import CONTENT_TYPE, run
 
     request_id = str(uuid.uuid4())
-    try:
-        parsed: dict[str, Any] = backend.core.call(model.name, _as_sent(dict(api_params)))
-        status = 200
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "InternalServerError"))
-        parsed, status = (
-            {"Error": {"Code": code, "Message": error.get("Message", "")}},
-            (500 if code in _SERVER_FAULTS else 400),
-        )
-    except RclsimError as exc:
-        parsed, status = {"Error": {"Code": "InvalidRecordingException", "Message": str(exc)}}, 400
+    ok, result = run(backend.core.call, model.name, _as_sent(dict(api_params)))
+    parsed, status = (result, 200) if ok else ({"Error": result}, http_status(result["Code"]))
     headers = {"content-type": CONTENT_TYPE, "x-amzn-requestid": request_id}
     parsed["ResponseMetadata"] = {
         "RequestId": request_id,

@@ -42,6 +42,11 @@ RCLSIM_CODES = {
 _SERVER_FAULTS = {"InternalServerError", "ThrottlingException"}
 
 
+def http_status(code: str) -> int:
+    """The HTTP status the service answers an error code with."""
+    return 500 if code in _SERVER_FAULTS else 400
+
+
 class RclsimError(Exception):
     """A problem with the user's input that the CLI reports as one line (no traceback)."""
 
@@ -68,7 +73,7 @@ def service_error(code: str, message: str, operation: str) -> Exception:
     """
     from botocore.exceptions import ClientError
 
-    status = 500 if code in _SERVER_FAULTS else 400
+    status = http_status(code)
     response = {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .apimodel import OPERATIONS, operation_model
-from .errors import RclsimError
+from .errors import RclsimError, http_status
 
 __all__ = ["WireResponse", "handle", "TARGET_PREFIX", "CONTENT_TYPE", "MAX_BODY_BYTES"]
 
@@ -28,7 +28,6 @@ TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
 #: Bodies larger than this are refused before they are read: a 4 MiB image is about 5.6 MB in base64.
 MAX_BODY_BYTES = 8 * 1024 * 1024
-_SERVER_FAULTS = {"InternalServerError", "ThrottlingException"}
 
 #: Runs one operation on the fake: ``(operation, params) -> response``, raising ``ClientError``.
 Call = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -55,7 +54,7 @@ def _encode_value(value: Any) -> Any:
 
 def error_response(code: str, message: str, request_id: str | None = None) -> WireResponse:
     rid = request_id or str(uuid.uuid4())
-    status = 500 if code in _SERVER_FAULTS else 400
+    status = http_status(code)
     return WireResponse(status, _compact({"__type": code, "Message": message}), _headers(rid))
 
 
@@ -115,7 +114,6 @@ def encode_result(response: Mapping[str, Any]) -> bytes:
 
 def handle(target: str | None, body: bytes, call: Call) -> WireResponse:
     """Answer one JSON 1.1 request. Never raises for bad input: every problem is an error response."""
-    from botocore.exceptions import ClientError
 
     request_id = str(uuid.uuid4())
     if not target or not target.startswith(TARGET_PREFIX):
@@ -139,20 +137,33 @@ def handle(target: str | None, body: bytes, call: Call) -> WireResponse:
         return error_response("SerializationException", str(exc), request_id)
     except RecursionError:
         return error_response("SerializationException", "the request body is nested too deeply", request_id)
+    ok, result = run(call, operation, params)
+    if not ok:
+        return error_response(result["Code"], result["Message"], request_id)
+    return WireResponse(200, encode_result(result), _headers(request_id))
+
+
+def run(call: Call, operation: str, params: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """One operation on the fake, never raising: ``(True, response)``, or ``(False, {"Code", "Message"})``
+    as the service would answer. The local endpoint and the drop-in's fast path both answer through
+    it, so every front-end maps errors the same way."""
+    from botocore.exceptions import ClientError
+
     try:
-        result = call(operation, params)
+        return True, call(operation, params)
     except ClientError as exc:
         err = exc.response.get("Error", {})
-        return error_response(
-            str(err.get("Code", "InternalServerError")), str(err.get("Message", "")), request_id
-        )
+        return False, {
+            "Code": str(err.get("Code", "InternalServerError")),
+            "Message": str(err.get("Message", "")),
+        }
     except RclsimError as exc:  # the fake's own files (a broken recording): the caller's to fix, not retry
-        return error_response("InvalidRecordingException", str(exc), request_id)
+        return False, {"Code": "InvalidRecordingException", "Message": str(exc)}
     except Exception as exc:  # a bug in the fake must not take the server down
-        return error_response(
-            "InternalServerError", f"rclsim internal error: {type(exc).__name__}: {exc}", request_id
-        )
-    return WireResponse(200, encode_result(result), _headers(request_id))
+        return False, {
+            "Code": "InternalServerError",
+            "Message": f"rclsim internal error: {type(exc).__name__}: {exc}",
+        }
 
 
 def _is_rekognition_operation(name: str) -> bool:

@@ -18,6 +18,12 @@ from .base import Backend
 
 __all__ = ["Backend", "get_backend", "BACKENDS"]
 
+
+def _time_scale(given: float | None) -> float:
+    """The fakes' time scale: as given (checked), else ``RCLSIM_TIME_SCALE``, else 0 (instant)."""
+    return time_scale_from_env() if given is None else check_time_scale(given, "time_scale")
+
+
 #: Backend names and what they are, for --help and error messages.
 BACKENDS = {
     "replay": "answers from recorded responses, offline (default)",
@@ -67,12 +73,11 @@ def get_backend(
         from .fake import ReplayBackend
 
         dirs = list(recordings) if recordings is not None else recording_dirs_from_env()
-        scale = time_scale_from_env() if time_scale is None else check_time_scale(time_scale, "time_scale")
         return ReplayBackend(
             dirs,
             include_builtin=include_builtin,
             strict=strict,
-            time_scale=scale,
+            time_scale=_time_scale(time_scale),
             state_dir=state_dir,
             clock=clock,
             prices=prices,
@@ -106,12 +111,11 @@ def get_backend(
             raise RclsimError("the sim backend needs a manifest (--manifest M or RCLSIM_MANIFEST)")
         if noise is None and env_value("RCLSIM_SIM_PARAMS"):
             noise = NoiseModel.load(env_value("RCLSIM_SIM_PARAMS"))  # type: ignore[arg-type]
-        scale = time_scale_from_env() if time_scale is None else check_time_scale(time_scale, "time_scale")
         return SimBackend(
             manifest,
             noise=noise,
             strict=strict,
-            time_scale=scale,
+            time_scale=_time_scale(time_scale),
             state_dir=state_dir,
             clock=clock,
             prices=prices,
