@@ -29,12 +29,12 @@ transitions take the declared durations times the time scale. Response sources p
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from . import apimodel
 from .clock import Clock, SystemClock
-from .constraints import check_parameters
+from .constraints import check_parameters, parameters_ok
 from .cost import Bill, PriceTable, compute_bill
 from .declarations import Declarations
 from .errors import service_error
@@ -93,22 +93,23 @@ class ReplaySource:
         )
 
 
-def _copy_label(label: Mapping[str, Any]) -> dict[str, Any]:
-    """A caller-safe copy of one validated label: every dict and list is new (the leaves are immutable),
-    keys stay in the recorded order. The schema fixes the shape, so this is ~10x cheaper than
-    ``copy.deepcopy``."""
-    geometry = label.get("Geometry")
-    if geometry is None:
-        return dict(label)
-    box = geometry.get("BoundingBox")
-    if box is not None and len(geometry) == 1:  # the usual case: a box and nothing else
-        return {**label, "Geometry": {"BoundingBox": {**box}}}
-    copied = dict(geometry)
-    if box is not None:
-        copied["BoundingBox"] = dict(box)
-    if "Polygon" in copied:
-        copied["Polygon"] = [dict(point) for point in copied["Polygon"]]
-    return {**label, "Geometry": copied}
+def _copy_labels(labels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Caller-safe copies of validated labels: every dict and list is new (the leaves are immutable),
+    keys stay in the recorded order. The schema fixes the shape, so this is ~15x cheaper than
+    ``copy.deepcopy``; ``dict.copy`` clones a dict's key table at once, faster than ``{**d}``."""
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for label in labels:
+        copied = label.copy()
+        geometry = label.get("Geometry")
+        if geometry is not None:
+            geometry = copied["Geometry"] = geometry.copy()
+            if "BoundingBox" in geometry:
+                geometry["BoundingBox"] = geometry["BoundingBox"].copy()
+            if "Polygon" in geometry:
+                geometry["Polygon"] = [point.copy() for point in geometry["Polygon"]]
+        append(copied)
+    return out
 
 
 def _exactness(
@@ -261,6 +262,8 @@ class FakeRekognition:
         return compute_bill(self.prices, self.lifecycle.usage(), trainings, self.clock.now())
 
     def _check_parameters(self, operation: str, params: Mapping[str, Any]) -> None:
+        if parameters_ok(operation, params):
+            return
         problems = check_parameters(operation, params)
         if problems.type_errors:
             raise service_error("SerializationException", problems.type_errors[0], operation)
@@ -357,4 +360,4 @@ class FakeRekognition:
             ]
         if max_results is not None:
             labels = labels[:max_results]
-        return [_copy_label(label) for label in labels]
+        return _copy_labels(labels)

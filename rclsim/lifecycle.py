@@ -248,8 +248,10 @@ class Lifecycle:
 
     def require_running(self, arn: str, op: str = "DetectCustomLabels") -> VersionDecl:
         decl = self._require(arn, op)
-        with self.state.transaction() as txn:
-            state = self._current(txn, decl)
+        state = self.state.settled(decl.arn)
+        if state is None:
+            with self.state.transaction() as txn:
+                state = self._current(txn, decl)
         if state.status != "RUNNING":
             raise service_error(
                 "ResourceNotReadyException",

@@ -84,7 +84,7 @@ class Recording:
         min_confidence: float | None,  # the request's MinConfidence; None when omitted
         max_results: int | None,
         recorded_at: str | None,
-        labels: tuple[Mapping[str, Any], ...] | None = None,
+        labels: tuple[dict[str, Any], ...] | None = None,
         sidecar_relpath: PurePosixPath | None = None,
         lowest_confidence: float | None = None,
         label_count: int | None = None,
@@ -107,7 +107,7 @@ class Recording:
         return f"Recording({self.path}, {self.project_version_arn}, {self.image.describe()})"
 
     @property
-    def labels(self) -> tuple[Mapping[str, Any], ...]:
+    def labels(self) -> tuple[dict[str, Any], ...]:
         if self._labels is None:
             data, digest = _read_json(self.path)
             _check(
@@ -137,7 +137,7 @@ class Recording:
         return min((float(label["Confidence"]) for label in self.labels), default=100.0)
 
 
-def _by_confidence(labels: Any) -> tuple[Mapping[str, Any], ...]:
+def _by_confidence(labels: Any) -> tuple[dict[str, Any], ...]:
     """Labels highest confidence first, as the service returns them (stable: ties keep the recorded
     order). Sorted once when loaded, so answering needs no sort."""
     return tuple(sorted(labels, key=lambda label: -label["Confidence"]))
@@ -461,7 +461,7 @@ class RecordingStore:
         # A recording whose account id was masked when it was recorded answers for any account.
         arns = (project_version_arn, mask_account(project_version_arn), None)
         found = [r for r in exact + loose if r.project_version_arn in arns]
-        if image.key is not None:
+        if image.key is not None and self._sidecars:
             found.extend(
                 r
                 for r in self._sidecars
@@ -469,7 +469,8 @@ class RecordingStore:
                 and _key_ends_with(image.key, r.sidecar_relpath)
                 and r not in found
             )
-        found.sort(key=lambda r: r.project_version_arn is None)  # stable: model-specific first
+        if len(found) > 1:
+            found.sort(key=lambda r: r.project_version_arn is None)  # stable: model-specific first
         return found
 
     def describe(self) -> str:

@@ -244,6 +244,15 @@ class StateStore:
         except OSError as exc:
             raise StateError(f"cannot use state folder {self.state_dir}: {exc.strerror or exc}") from None
 
+    def settled(self, arn: str) -> VersionState | None:
+        """The stored state of ``arn`` when it can be read without a transaction: kept in memory
+        (no other process shares it) and with no transition pending. None otherwise: ask a
+        transaction. The detect path reads its model's status here on every call."""
+        if self._conn is not None:
+            return None
+        state = self._versions.get(arn)
+        return state if state is not None and state.next_status is None else None
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
         """An exclusive transaction: committed when the block ends, rolled back on an exception."""

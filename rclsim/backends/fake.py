@@ -14,7 +14,7 @@ from typing import Any
 
 from ..apimodel import OPERATIONS, operation_model
 from ..clock import Clock
-from ..constraints import check_parameters
+from ..constraints import check_parameters, parameters_ok
 from ..core import FakeRekognition, ReplaySource
 from ..cost import Bill, PriceTable
 from ..declarations import Declarations
@@ -64,6 +64,8 @@ class FakeBackend(Backend):
                 operation,
             )
         sent = _as_sent(params)
+        if parameters_ok(operation, sent):
+            return self.core.call(operation, sent, checked=True)
         problems = check_parameters(operation, sent)
         if problems or problems.unknown:
             # botocore's client refuses some of these before sending (missing members, wrong types,
