@@ -93,6 +93,10 @@ class ReplaySource:
         )
 
 
+#: How many recently checked ``Bytes`` images the core remembers (each up to 4 MiB).
+_CHECKED_IMAGES = 4
+
+
 def _copy_labels(labels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Caller-safe copies of validated labels: every dict and list is new (the leaves are immutable),
     keys stay in the recorded order. The schema fixes the shape, so this is ~15x cheaper than
@@ -177,6 +181,10 @@ class FakeRekognition:
             implied=source.knows_model,
         )
         self._prices = prices
+        # Images sent as Bytes that passed the image checks, with their SHA-256: a test that sends the
+        # same image call after call has it checked and hashed once. Keyed by the bytes themselves
+        # (immutable; the same object is found by identity, an equal copy by its hash), few kept.
+        self._checked_images: dict[bytes, str] = {}
 
     @property
     def prices(self) -> PriceTable:
@@ -273,8 +281,14 @@ class FakeRekognition:
     def _check_image(self, image: Mapping[str, Any]) -> ImageRef:
         if "Bytes" in image:
             data = bytes(image["Bytes"])
-            self._check_image_bytes(data, apimodel.MAX_IMAGE_BYTES, "4 MiB as Bytes")
-            return image_ref_from_param(image, sha256_hex(data))
+            digest = self._checked_images.get(data)
+            if digest is None:
+                self._check_image_bytes(data, apimodel.MAX_IMAGE_BYTES, "4 MiB as Bytes")
+                digest = sha256_hex(data)
+                if len(self._checked_images) >= _CHECKED_IMAGES:
+                    del self._checked_images[next(iter(self._checked_images))]  # the oldest
+                self._checked_images[data] = digest
+            return image_ref_from_param(image, digest)
         # An S3 image is looked up by its key first; its bytes are read only when needed.
         return image_ref_from_param(image)
 

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from .apimodel import OPERATIONS
 from .backends.base import Backend
-from .backends.fake import FakeBackend
+from .backends.fake import FakeBackend, _as_sent
 
 __all__ = ["mock", "install"]
 
@@ -63,21 +63,26 @@ def _stash_params(params: Any, context: Any = None, **kwargs: Any) -> None:
         context["rclsim_api_params"] = params
 
 
-def _direct(backend: FakeBackend, model: Any, api_params: Any, url: str) -> Any:
-    """The fast path: the caller's parameters straight into the core, and its dict back as botocore's
-    parser would have made it (same keys, same ``ResponseMetadata``), without a JSON round trip."""
-    import uuid
-
+@functools.lru_cache(maxsize=1)
+def _fast_path_names() -> tuple[Any, ...]:
+    """What the fast path needs from botocore and the wire layer, imported once (not per call) and
+    not at ``import rclsim``, which must not import botocore."""
     from botocore.awsrequest import AWSResponse
 
-    from .backends.fake import _as_sent
-    from .errors import http_status
+    from .errors import http_status, new_request_id
     from .wire import CONTENT_TYPE, run
 
-    request_id = str(uuid.uuid4())
-    ok, result = run(backend.core.call, model.name, _as_sent(dict(api_params)))
+    return AWSResponse, http_status, new_request_id, CONTENT_TYPE, run
+
+
+def _direct(backend: FakeBackend, model: Any, api_params: dict[str, Any], url: str) -> Any:
+    """The fast path: the caller's parameters straight into the core, and its dict back as botocore's
+    parser would have made it (same keys, same ``ResponseMetadata``), without a JSON round trip."""
+    AWSResponse, http_status, new_request_id, content_type, run = _fast_path_names()  # noqa: N806
+    request_id = new_request_id()
+    ok, result = run(backend.core.call, model.name, _as_sent(api_params))
     parsed, status = (result, 200) if ok else ({"Error": result}, http_status(result["Code"]))
-    headers = {"content-type": CONTENT_TYPE, "x-amzn-requestid": request_id}
+    headers = {"content-type": content_type, "x-amzn-requestid": request_id}
     parsed["ResponseMetadata"] = {
         "RequestId": request_id,
         "HTTPStatusCode": status,
@@ -89,16 +94,16 @@ def _direct(backend: FakeBackend, model: Any, api_params: Any, url: str) -> Any:
 
 def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any:
     """``params`` is botocore's serialised request; answer it as the service would, parsed."""
-    if getattr(_passing_through, "on", False):
+    if not _active or getattr(_passing_through, "on", False):
         return None
-    with _lock:
-        backend = _active[-1] if _active else None
-    if backend is None:
+    try:
+        backend = _active[-1]  # no lock: reading the innermost mock is atomic; one may just have ended
+    except IndexError:
         return None
-    api_params = context.get("rclsim_api_params") if isinstance(context, dict) else None
+    api_params = context.get("rclsim_api_params") if type(context) is dict else None
     if (
-        isinstance(backend, FakeBackend)
-        and isinstance(api_params, dict)
+        type(api_params) is dict
+        and isinstance(backend, FakeBackend)
         and model.name in OPERATIONS
         and not hasattr((api_params.get("Image") or {}).get("Bytes"), "read")  # consumed by the serializer
     ):

@@ -17,7 +17,8 @@ Two families, on purpose:
 from __future__ import annotations
 
 import functools
-import uuid
+import itertools
+import os
 from typing import Any
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "RCLSIM_CODES",
     "service_error",
     "is_error_code",
+    "new_request_id",
 ]
 
 #: Error codes that only rclsim raises. They never come from AWS, so a test that sees one knows the
@@ -45,6 +47,28 @@ _SERVER_FAULTS = {"InternalServerError", "ThrottlingException"}
 def http_status(code: str) -> int:
     """The HTTP status the service answers an error code with."""
     return 500 if code in _SERVER_FAULTS else 400
+
+
+def _request_id_prefix() -> str:
+    """Random text in a version-4 UUID's layout, up to its last group."""
+    r = os.urandom(10).hex()
+    return f"{r[:8]}-{r[8:12]}-4{r[12:15]}-{'89ab'[int(r[15], 16) % 4]}{r[16:19]}-"
+
+
+_request_ids = [_request_id_prefix(), itertools.count(1)]
+if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's ids
+    os.register_at_fork(
+        after_in_child=lambda: _request_ids.__setitem__(
+            slice(None), [_request_id_prefix(), itertools.count(1)]
+        )
+    )
+
+
+def new_request_id() -> str:
+    """A request id shaped like the service's (a version-4 UUID): random per process, counted within
+    it. ~0.2 µs where ``str(uuid.uuid4())`` costs ~2.7 µs, on every call of the drop-in and endpoint."""
+    prefix, counter = _request_ids
+    return f"{prefix}{next(counter) & 0xFFFFFFFFFFFF:012x}"
 
 
 class RclsimError(Exception):
@@ -77,7 +101,7 @@ def service_error(code: str, message: str, operation: str) -> Exception:
     response = {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {
-            "RequestId": str(uuid.uuid4()),
+            "RequestId": new_request_id(),
             "HTTPStatusCode": status,
             "HTTPHeaders": {"content-type": "application/x-amz-json-1.1"},
             "RetryAttempts": 0,

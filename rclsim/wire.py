@@ -14,13 +14,12 @@ import base64
 import binascii
 import datetime as dt
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .apimodel import OPERATIONS, operation_model
-from .errors import RclsimError, http_status
+from .errors import RclsimError, http_status, new_request_id
 
 __all__ = ["WireResponse", "handle", "TARGET_PREFIX", "CONTENT_TYPE", "MAX_BODY_BYTES"]
 
@@ -53,7 +52,7 @@ def _encode_value(value: Any) -> Any:
 
 
 def error_response(code: str, message: str, request_id: str | None = None) -> WireResponse:
-    rid = request_id or str(uuid.uuid4())
+    rid = request_id or new_request_id()
     status = http_status(code)
     return WireResponse(status, _compact({"__type": code, "Message": message}), _headers(rid))
 
@@ -115,7 +114,7 @@ def encode_result(response: Mapping[str, Any]) -> bytes:
 def handle(target: str | None, body: bytes, call: Call) -> WireResponse:
     """Answer one JSON 1.1 request. Never raises for bad input: every problem is an error response."""
 
-    request_id = str(uuid.uuid4())
+    request_id = new_request_id()
     if not target or not target.startswith(TARGET_PREFIX):
         return error_response(
             "UnknownOperationException",

@@ -164,3 +164,24 @@ def test_an_s3_image_is_read_from_motos_bucket_when_no_recording_has_its_key() -
         with pytest.raises(ClientError) as info:
             client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=moved)
         assert info.value.response["Error"]["Code"] == "RecordingNotFoundException"
+
+
+def test_request_ids_look_like_the_services_and_never_repeat() -> None:
+    import uuid
+
+    from rclsim.errors import new_request_id
+
+    ids = [new_request_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+    if hasattr(os, "fork"):  # a forked child (a pytest-xdist worker, a server process) starts afresh
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os.write(write, new_request_id().encode())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        child = os.read(read, 100).decode()
+        os.close(read)
+        os.close(write)
+        assert child[:24] != ids[0][:24] and child not in ids

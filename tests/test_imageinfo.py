@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -61,3 +63,15 @@ def test_arbitrary_bytes_after_a_jpeg_start_never_crash(tail: bytes) -> None:
         read_image_info(b"\xff\xd8\xff" + tail)
     except NotAnImage:
         pass
+
+
+def test_a_jpeg_cut_anywhere_in_its_scan_is_refused() -> None:
+    data = (
+        Path(__file__).resolve().parent.parent / "fixtures" / "article" / "9c5f2a31335627a0.jpg"
+    ).read_bytes()
+    assert read_image_info(data).width == 1024
+    assert read_image_info(data + b"trailing junk").width == 1024  # bytes after the end marker are allowed
+    scan = data.find(b"\xff\xda")
+    for cut in (scan + 4, (scan + len(data)) // 2, len(data) - 1):
+        with pytest.raises(NotAnImage, match="truncated"):
+            read_image_info(data[:cut])

@@ -497,3 +497,27 @@ def test_constraints_come_from_a_cached_derivation_of_botocores_model(
     assert shape["required"] == ["ProjectVersionArn", "Image"]
     cached.write_text("{broken")
     assert constraints._derived_inputs() == built
+
+
+def test_an_image_checked_once_is_answered_from_memory_and_bad_ones_never_are(
+    backend: rclsim.Backend, article_image_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rclsim.core as core
+
+    hashed: list[int] = []
+    real = core.sha256_hex
+    monkeypatch.setattr(core, "sha256_hex", lambda data: (hashed.append(len(data)), real(data))[1])
+    for image in (article_image_bytes, bytes(article_image_bytes), bytearray(article_image_bytes)):
+        found = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": image})
+        assert len(found["CustomLabels"]) == 31
+    assert hashed == [len(article_image_bytes)]  # equal bytes, another object: still hashed once
+    broken = article_image_bytes[:200]
+    for _ in range(2):  # a refused image is refused every time, not remembered
+        with pytest.raises(ClientError) as info:
+            backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": broken})
+        assert code_of(info) == "InvalidImageFormatException"
+    for n in range(6):  # only a few images are kept: the oldest goes first
+        other = article_image_bytes + b"\0" * (n + 1)  # trailing bytes after the end of image
+        with pytest.raises(ClientError):  # no recording has these bytes
+            backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": other})
+    assert len(backend.core._checked_images) <= core._CHECKED_IMAGES  # type: ignore[attr-defined]
