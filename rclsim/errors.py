@@ -55,20 +55,24 @@ def _request_id_prefix() -> str:
     return f"{r[:8]}-{r[8:12]}-4{r[12:15]}-{'89ab'[int(r[15], 16) % 4]}{r[16:19]}-"
 
 
-_request_ids = [_request_id_prefix(), itertools.count(1)]
+class _RequestIds:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = _request_id_prefix()
+        self.counter = itertools.count(1)
+
+
+_request_ids = _RequestIds()
 if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's ids
-    os.register_at_fork(
-        after_in_child=lambda: _request_ids.__setitem__(
-            slice(None), [_request_id_prefix(), itertools.count(1)]
-        )
-    )
+    os.register_at_fork(after_in_child=_request_ids.reset)
 
 
 def new_request_id() -> str:
     """A request id shaped like the service's (a version-4 UUID): random per process, counted within
-    it. ~0.2 µs where ``str(uuid.uuid4())`` costs ~2.7 µs, on every call of the drop-in and endpoint."""
-    prefix, counter = _request_ids
-    return f"{prefix}{next(counter) & 0xFFFFFFFFFFFF:012x}"
+    it. ~0.5 µs where ``str(uuid.uuid4())`` costs ~2.7 µs, on every call of the drop-in and endpoint."""
+    return f"{_request_ids.prefix}{next(_request_ids.counter) & 0xFFFFFFFFFFFF:012x}"
 
 
 class RclsimError(Exception):
