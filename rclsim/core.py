@@ -75,6 +75,9 @@ class ResponseSource(Protocol):
 class ReplaySource:
     """Answers from a :class:`~rclsim.recordings.RecordingStore`."""
 
+    #: The store is read once and never changes: the same question always has the same answer.
+    fixed_answers = True
+
     def __init__(self, store: RecordingStore):
         self.store = store
 
@@ -95,6 +98,8 @@ class ReplaySource:
 
 #: How many recently checked ``Bytes`` images the core remembers (each up to 4 MiB).
 _CHECKED_IMAGES = 4
+#: How many exact answers to S3-image questions the core remembers (then it starts again).
+_KEPT_ANSWERS = 4096
 
 
 def _copy_labels(labels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -185,6 +190,11 @@ class FakeRekognition:
         # same image call after call has it checked and hashed once. Keyed by the bytes themselves
         # (immutable; the same object is found by identity, an equal copy by its hash), few kept.
         self._checked_images: dict[bytes, str] = {}
+        # Exact answers to S3-image questions, for sources whose answers never change (a replay
+        # store is read once): the detect path then skips the lookup, choice and filter.
+        self._answers: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] | None = (
+            {} if getattr(source, "fixed_answers", False) else None
+        )
 
     @property
     def prices(self) -> PriceTable:
@@ -220,13 +230,29 @@ class FakeRekognition:
         if not checked:
             self._check_parameters(DETECT, params)
         image = params["Image"]
+        s3 = image.get("S3Object")
+        key = None
+        if self._answers is not None and s3 is not None and "Bytes" not in image:
+            # The same question as before (same model, S3 object and parameters): the same labels,
+            # as long as the model is RUNNING now. Only exact answers from fixed sources are kept.
+            key = (
+                params["ProjectVersionArn"],
+                s3.get("Bucket"),
+                s3.get("Name"),
+                s3.get("Version"),
+                params.get("MinConfidence"),
+                params.get("MaxResults"),
+            )
+            known = self._answers.get(key)
+            if known is not None:
+                self.lifecycle.require_running(key[0], DETECT)
+                return {"CustomLabels": _copy_labels(known)}
         if ("Bytes" in image) == ("S3Object" in image):
             raise service_error(
                 "InvalidParameterException",
                 "Request has invalid parameters: Image must contain exactly one of Bytes or S3Object",
                 DETECT,
             )
-        s3 = image.get("S3Object")
         if s3 is not None and not (s3.get("Bucket") and s3.get("Name")):
             raise service_error(
                 "InvalidParameterException",
@@ -243,6 +269,7 @@ class FakeRekognition:
             # Nothing answers for the S3 key: read the object (from moto, say) and try its bytes.
             ref = self._read_s3_image(image)
             candidates = self.source.candidates(arn, ref)
+            key = None  # the object may change: read it every time
         if not candidates:
             raise service_error("RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT)
         thresholds = decl.thresholds
@@ -251,7 +278,12 @@ class FakeRekognition:
             if self.strict:
                 raise service_error("RecordingMismatchException", problem + " (strict mode)", DETECT)
             warnings.warn(problem + "; answering with what it holds", RecordingMismatchWarning, stacklevel=3)
-        return {"CustomLabels": self._answer(chosen, min_confidence, max_results, thresholds)}
+        labels = self._answer(chosen, min_confidence, max_results, thresholds)
+        if key is not None and problem is None and self._answers is not None:
+            if len(self._answers) >= _KEPT_ANSWERS:
+                self._answers.clear()
+            self._answers[key] = labels
+        return {"CustomLabels": _copy_labels(labels)}
 
     # -- the cost meter ----------------------------------------------------------------------------
     def bill(self) -> Bill:
@@ -355,8 +387,9 @@ class FakeRekognition:
     @staticmethod
     def _answer(
         rec: Recording, min_confidence: float | None, max_results: int | None, thresholds: Mapping[str, float]
-    ) -> list[dict[str, Any]]:
-        labels = list(rec.labels)  # highest confidence first
+    ) -> tuple[dict[str, Any], ...]:
+        """The recorded labels that answer these parameters (the recording's own, not copies)."""
+        labels = rec.labels  # highest confidence first
         if min_confidence is not None:
             keep = 0
             for label in labels:
@@ -367,11 +400,11 @@ class FakeRekognition:
         elif thresholds:
             # The service's behaviour with MinConfidence omitted: each label at its assumed threshold
             # (0-1 scale in the evaluation summary). Labels without a declared threshold are kept.
-            labels = [
+            labels = tuple(
                 label
                 for label in labels
                 if label["Name"] not in thresholds or label["Confidence"] >= thresholds[label["Name"]] * 100
-            ]
+            )
         if max_results is not None:
             labels = labels[:max_results]
-        return _copy_labels(labels)
+        return labels

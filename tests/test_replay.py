@@ -521,3 +521,32 @@ def test_an_image_checked_once_is_answered_from_memory_and_bad_ones_never_are(
         with pytest.raises(ClientError):  # no recording has these bytes
             backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": other})
     assert len(backend.core._checked_images) <= core._CHECKED_IMAGES  # type: ignore[attr-defined]
+
+
+def test_a_question_asked_again_gets_a_fresh_answer_and_still_the_models_state(
+    backend: rclsim.Backend,
+) -> None:
+    """Answers to repeated S3-image questions are kept, so these guard what keeping must not change."""
+    for _ in range(2):
+        first = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+        first["CustomLabels"][0]["Geometry"]["BoundingBox"]["Width"] = -1.0  # the caller's to change
+        first["CustomLabels"][0]["Name"] = "changed"
+        first["CustomLabels"].pop()
+    again = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+    assert len(again["CustomLabels"]) == 31 and again["CustomLabels"][0]["Name"] != "changed"
+    assert again["CustomLabels"][0]["Geometry"]["BoundingBox"]["Width"] > 0
+    assert again["CustomLabels"] is not first["CustomLabels"]
+    at_75 = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
+    assert at_75["CustomLabels"] == FILTERED_75["CustomLabels"]
+    backend.stop_project_version(ProjectVersionArn=ARTICLE_ARN)
+    with pytest.raises(ClientError) as info:
+        backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+    assert code_of(info) == "ResourceNotReadyException"
+
+
+def test_an_inexact_answer_warns_every_time(tmp_path: Path) -> None:
+    write_recording(tmp_path, min_confidence=50, max_results=None, labels=[lab("a", 90), lab("b", 60)])
+    backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    for _ in range(3):
+        with pytest.warns(RecordingMismatchWarning, match="MinConfidence 50"):
+            backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=30)
