@@ -121,6 +121,36 @@ def _copy_labels(labels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _copy_boxed(labels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`_copy_labels` for labels that all have a Geometry holding only a BoundingBox (object
+    detection answers), without its per-label questions: ~20% quicker."""
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for label in labels:
+        copied = label.copy()
+        geometry = copied["Geometry"] = label["Geometry"].copy()
+        geometry["BoundingBox"] = geometry["BoundingBox"].copy()
+        append(copied)
+    return out
+
+
+def _copy_flat(labels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`_copy_labels` for labels without Geometry (image classification answers)."""
+    return [label.copy() for label in labels]
+
+
+Copier = Callable[[Iterable[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def _copier_for(labels: Sequence[dict[str, Any]]) -> Copier:
+    """The quickest copy that is right for every one of ``labels``."""
+    if all("Geometry" not in label for label in labels):
+        return _copy_flat
+    if all(label.get("Geometry", {}).keys() == {"BoundingBox"} for label in labels):
+        return _copy_boxed
+    return _copy_labels
+
+
 def _exactness(
     rec: Recording, min_confidence: float | None, max_results: int | None, thresholds: Mapping[str, float]
 ) -> str | None:
@@ -192,7 +222,7 @@ class FakeRekognition:
         self._checked_images: dict[bytes, str] = {}
         # Exact answers to S3-image questions, for sources whose answers never change (a replay
         # store is read once): the detect path then skips the lookup, choice and filter.
-        self._answers: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] | None = (
+        self._answers: dict[tuple[Any, ...], tuple[tuple[dict[str, Any], ...], Copier]] | None = (
             {} if getattr(source, "fixed_answers", False) else None
         )
 
@@ -246,7 +276,8 @@ class FakeRekognition:
             known = self._answers.get(key)
             if known is not None:
                 self.lifecycle.require_running(key[0], DETECT)
-                return {"CustomLabels": _copy_labels(known)}
+                labels, copy = known
+                return {"CustomLabels": copy(labels)}
         if ("Bytes" in image) == ("S3Object" in image):
             raise service_error(
                 "InvalidParameterException",
@@ -282,7 +313,7 @@ class FakeRekognition:
         if key is not None and problem is None and self._answers is not None:
             if len(self._answers) >= _KEPT_ANSWERS:
                 self._answers.clear()
-            self._answers[key] = labels
+            self._answers[key] = (labels, _copier_for(labels))
         return {"CustomLabels": _copy_labels(labels)}
 
     # -- the cost meter ----------------------------------------------------------------------------

@@ -146,23 +146,22 @@ def run(call: Call, operation: str, params: dict[str, Any]) -> tuple[bool, dict[
     """One operation on the fake, never raising: ``(True, response)``, or ``(False, {"Code", "Message"})``
     as the service would answer. The local endpoint and the drop-in's fast path both answer through
     it, so every front-end maps errors the same way."""
-    from botocore.exceptions import ClientError
-
     try:
         return True, call(operation, params)
-    except ClientError as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the error the service would send
+        return False, _error_of(exc)
+
+
+def _error_of(exc: Exception) -> dict[str, str]:
+    from botocore.exceptions import ClientError  # only on the error path: success pays no import
+
+    if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        return False, {
-            "Code": str(err.get("Code", "InternalServerError")),
-            "Message": str(err.get("Message", "")),
-        }
-    except RclsimError as exc:  # the fake's own files (a broken recording): the caller's to fix, not retry
-        return False, {"Code": "InvalidRecordingException", "Message": str(exc)}
-    except Exception as exc:  # a bug in the fake must not take the server down
-        return False, {
-            "Code": "InternalServerError",
-            "Message": f"rclsim internal error: {type(exc).__name__}: {exc}",
-        }
+        return {"Code": str(err.get("Code", "InternalServerError")), "Message": str(err.get("Message", ""))}
+    if isinstance(exc, RclsimError):  # the fake's own files (a broken recording): the caller's to fix
+        return {"Code": "InvalidRecordingException", "Message": str(exc)}
+    # a bug in the fake must not take the server down
+    return {"Code": "InternalServerError", "Message": f"rclsim internal error: {type(exc).__name__}: {exc}"}
 
 
 def _is_rekognition_operation(name: str) -> bool:
