@@ -151,6 +151,30 @@ def _copier_for(labels: Sequence[dict[str, Any]]) -> Copier:
     return _copy_labels
 
 
+def _question(params: Any) -> tuple[Any, ...] | None:
+    """What a DetectCustomLabels request of an S3 image asks, as a key for kept answers (values and
+    the types of the numbers: ``MinConfidence=True`` is not ``1``); None for any other request."""
+    if type(params) is not dict:
+        return None
+    image = params.get("Image")
+    if type(image) is not dict or "Bytes" in image:
+        return None
+    s3 = image.get("S3Object")
+    if type(s3) is not dict:
+        return None
+    min_confidence, max_results = params.get("MinConfidence"), params.get("MaxResults")
+    return (
+        params.get("ProjectVersionArn"),
+        s3.get("Bucket"),
+        s3.get("Name"),
+        s3.get("Version"),
+        min_confidence,
+        type(min_confidence),
+        max_results,
+        type(max_results),
+    )
+
+
 def _exactness(
     rec: Recording, min_confidence: float | None, max_results: int | None, thresholds: Mapping[str, float]
 ) -> str | None:
@@ -257,27 +281,22 @@ class FakeRekognition:
 
     # -- DetectCustomLabels ----------------------------------------------------------------------
     def detect_custom_labels(self, params: Mapping[str, Any], *, checked: bool = False) -> dict[str, Any]:
+        key = _question(params) if self._answers is not None else None
+        if key is not None:
+            # Asked and answered exactly before: these values passed every check then and the
+            # source's answers never change, so only the model's state is asked again.
+            try:
+                known = self._answers.get(key)  # type: ignore[union-attr]
+            except TypeError:  # an unhashable value: not a question this can have kept
+                known = key = None
+            if known is not None:
+                self.lifecycle.require_running(key[0], DETECT)  # type: ignore[index]
+                labels, copy = known
+                return {"CustomLabels": copy(labels)}
         if not checked:
             self._check_parameters(DETECT, params)
         image = params["Image"]
         s3 = image.get("S3Object")
-        key = None
-        if self._answers is not None and s3 is not None and "Bytes" not in image:
-            # The same question as before (same model, S3 object and parameters): the same labels,
-            # as long as the model is RUNNING now. Only exact answers from fixed sources are kept.
-            key = (
-                params["ProjectVersionArn"],
-                s3.get("Bucket"),
-                s3.get("Name"),
-                s3.get("Version"),
-                params.get("MinConfidence"),
-                params.get("MaxResults"),
-            )
-            known = self._answers.get(key)
-            if known is not None:
-                self.lifecycle.require_running(key[0], DETECT)
-                labels, copy = known
-                return {"CustomLabels": copy(labels)}
         if ("Bytes" in image) == ("S3Object" in image):
             raise service_error(
                 "InvalidParameterException",

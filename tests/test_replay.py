@@ -538,6 +538,15 @@ def test_a_question_asked_again_gets_a_fresh_answer_and_still_the_models_state(
     assert again["CustomLabels"] is not first["CustomLabels"]
     at_75 = backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
     assert at_75["CustomLabels"] == FILTERED_75["CustomLabels"]
+    backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MaxResults=1)
+    true_one = {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MaxResults": True}
+    with pytest.raises(ClientError) as info:  # equal to 1 in Python, still not an integer on the wire
+        backend.call("DetectCustomLabels", true_one)
+    assert code_of(info) == "SerializationException"
+    with pytest.raises(ParamValidationError):  # botocore refuses a member the model does not know
+        backend.detect_custom_labels(
+            ProjectVersionArn=ARTICLE_ARN, Image={"S3Object": {**ARTICLE_S3["S3Object"], "Extra": "x"}}
+        )
     backend.stop_project_version(ProjectVersionArn=ARTICLE_ARN)
     with pytest.raises(ClientError) as info:
         backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
