@@ -28,6 +28,7 @@ transitions take the declared durations times the time scale. Response sources p
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -244,6 +245,7 @@ class FakeRekognition:
         # same image call after call has it checked and hashed once. Keyed by the bytes themselves
         # (immutable; the same object is found by identity, an equal copy by its hash), few kept.
         self._checked_images: dict[bytes, str] = {}
+        self._memory_lock = threading.Lock()
         # Exact answers to S3-image questions, for sources whose answers never change (a replay
         # store is read once): the detect path then skips the lookup, choice and filter.
         self._answers: dict[tuple[Any, ...], tuple[tuple[dict[str, Any], ...], Copier]] | None = (
@@ -367,9 +369,10 @@ class FakeRekognition:
             if digest is None:
                 self._check_image_bytes(data, apimodel.MAX_IMAGE_BYTES, "4 MiB as Bytes")
                 digest = sha256_hex(data)
-                if len(self._checked_images) >= _CHECKED_IMAGES:
-                    del self._checked_images[next(iter(self._checked_images))]  # the oldest
-                self._checked_images[data] = digest
+                with self._memory_lock:  # the local endpoint answers from several threads
+                    if len(self._checked_images) >= _CHECKED_IMAGES:
+                        del self._checked_images[next(iter(self._checked_images))]  # the oldest
+                    self._checked_images[data] = digest
             return image_ref_from_param(image, digest)
         # An S3 image is looked up by its key first; its bytes are read only when needed.
         return image_ref_from_param(image)
