@@ -78,6 +78,15 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 Checker = Callable[[Any, str, ParameterProblems], None]
 
 
+def _finite(value: float) -> bool:
+    """True for a number a float can hold: an integer past float's range (``10**400`` in a JSON body)
+    is not one, and must be refused rather than raise ``OverflowError``."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
     """A checker for ``shape`` with its constraints looked up once (the detect path runs it per call)."""
     key = f"{shape.type_name}:{shape.name}"
@@ -106,7 +115,7 @@ def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
         if type_name == "integer" and not -(2**31) <= value < 2**31:
             out.type_errors.append(f"Value '{value}' at '{path}' is out of range for a 32-bit integer")
             return
-        if type_name in ("float", "double") and not math.isfinite(value):
+        if type_name in ("float", "double") and not _finite(value):
             out.type_errors.append(f"Value '{_show(value)}' at '{path}' is not a finite number")
             return
         if type_name == "structure":

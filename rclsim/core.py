@@ -76,8 +76,11 @@ class ResponseSource(Protocol):
 class ReplaySource:
     """Answers from a :class:`~rclsim.recordings.RecordingStore`."""
 
-    #: The store is read once and never changes: the same question always has the same answer.
-    fixed_answers = True
+    @property
+    def fixed_answers(self) -> bool:
+        """True: the store is read once and never changes, so the same question always has the same
+        answer. Not for a subclass with its own ``candidates``, whose answers may change."""
+        return type(self).candidates is ReplaySource.candidates
 
     def __init__(self, store: RecordingStore):
         self.store = store
@@ -228,7 +231,7 @@ class FakeRekognition:
         s3_reader: S3Reader | None = None,
         prices: PriceTable | None = None,
     ) -> None:
-        self.source = source
+        self.source = source  # (the setter below also decides whether answers may be kept)
         self.strict = strict
         self.s3_reader = s3_reader
         self.clock: Clock = clock or SystemClock()
@@ -246,8 +249,17 @@ class FakeRekognition:
         # (immutable; the same object is found by identity, an equal copy by its hash), few kept.
         self._checked_images: dict[bytes, str] = {}
         self._memory_lock = threading.Lock()
+
+    @property
+    def source(self) -> ResponseSource:
+        return self._source
+
+    @source.setter
+    def source(self, source: ResponseSource) -> None:
+        self._source = source
         # Exact answers to S3-image questions, for sources whose answers never change (a replay
-        # store is read once): the detect path then skips the lookup, choice and filter.
+        # store is read once): the detect path then skips the lookup, choice and filter. A new
+        # source starts afresh.
         self._answers: dict[tuple[Any, ...], tuple[tuple[dict[str, Any], ...], Copier]] | None = (
             {} if getattr(source, "fixed_answers", False) else None
         )

@@ -74,18 +74,22 @@ def _fast_path_names() -> tuple[Any, ...]:
 
     class Response(AWSResponse):
         """botocore's AWSResponse with its case-insensitive headers built only when read: botocore
-        reads the status after ``before-call``, rarely the headers (~1 µs of each call)."""
+        reads the status after ``before-call``, rarely the headers (~1 µs of each call). Sets what
+        ``AWSResponse.__init__`` sets (a test compares them); pickles as a plain AWSResponse."""
 
         def __init__(self, url: str, status_code: int, headers: dict[str, str]) -> None:
             self.url = url
             self.status_code = status_code
             self.raw = _Raw(b"")
             self._content = None
-            self._plain_headers = headers
+            self._plain_headers = dict(headers)  # its own: not the parsed response's HTTPHeaders
 
         @functools.cached_property
         def headers(self) -> Any:  # type: ignore[override]
             return HeadersDict(self._plain_headers)
+
+        def __reduce__(self) -> Any:
+            return AWSResponse, (self.url, self.status_code, dict(self._plain_headers), self.raw)
 
     return Response, http_status, new_request_id, CONTENT_TYPE, run
 

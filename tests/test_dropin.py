@@ -185,3 +185,32 @@ def test_request_ids_look_like_the_services_and_never_repeat() -> None:
         os.close(read)
         os.close(write)
         assert child[:24] != ids[0][:24] and child not in ids
+
+
+def test_after_call_handlers_see_a_whole_http_response_of_their_own() -> None:
+    """The fast path's HTTP response builds its headers lazily; handlers must not tell."""
+    import copy
+    import pickle
+
+    from botocore.awsrequest import AWSResponse
+
+    seen: list[tuple[object, str]] = []
+
+    def rewrite(parsed, **kwargs):  # type: ignore[no-untyped-def]
+        parsed["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] = "rewritten"
+
+    def read(http_response, parsed, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((http_response, parsed["ResponseMetadata"]["RequestId"]))
+
+    with rclsim.mock():
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        client.meta.events.register("after-call.rekognition.DescribeProjects", rewrite)
+        client.meta.events.register("after-call.rekognition.DescribeProjects", read)
+        client.describe_projects()
+    http, request_id = seen[0]
+    assert isinstance(http, AWSResponse) and http.status_code == 200 and http.content == b""
+    assert http.headers["X-Amzn-RequestId"] == request_id  # case-insensitive, and not the rewrite
+    plain = vars(AWSResponse("https://x.invalid/", 200, {}, None))
+    assert set(plain) - {"headers"} <= set(vars(http)), "botocore's AWSResponse sets more than rclsim's"
+    for again in (pickle.loads(pickle.dumps(http)), copy.deepcopy(http)):
+        assert again.status_code == 200 and again.headers["x-amzn-requestid"] == request_id

@@ -559,3 +559,39 @@ def test_an_inexact_answer_warns_every_time(tmp_path: Path) -> None:
     for _ in range(3):
         with pytest.warns(RecordingMismatchWarning, match="MinConfidence 50"):
             backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG, MinConfidence=30)
+
+
+def test_a_source_whose_answers_change_gets_no_kept_answers() -> None:
+    from rclsim.core import FakeRekognition, ReplaySource
+    from rclsim.recordings import RecordingStore
+
+    class Forgetful(ReplaySource):
+        """Answers once, then has nothing: its answers change over time."""
+
+        asked = 0
+
+        def candidates(self, project_version_arn, image):  # type: ignore[no-untyped-def]
+            self.asked += 1
+            return super().candidates(project_version_arn, image) if self.asked == 1 else []
+
+    store = RecordingStore()
+    for source in (Forgetful(store), ReplaySource(store)):
+        core = FakeRekognition(source)  # no declarations: a model recordings name is RUNNING
+        params = {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3}
+        assert len(core.call("DetectCustomLabels", params)["CustomLabels"]) == 31
+        if isinstance(source, Forgetful):
+            with pytest.raises(ClientError) as info:
+                core.call("DetectCustomLabels", params)
+            assert code_of(info) == "RecordingNotFoundException"
+            core.source = ReplaySource(store)  # a new source: answers kept from now on
+        for _ in range(2):
+            assert len(core.call("DetectCustomLabels", params)["CustomLabels"]) == 31
+
+
+def test_a_number_past_floats_range_is_a_serialization_error(backend: rclsim.Backend) -> None:
+    with pytest.raises(ClientError) as info:
+        backend.call(
+            "DetectCustomLabels",
+            {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": 10**400},
+        )
+    assert code_of(info) == "SerializationException"  # as for inf or NaN: no float holds it
