@@ -113,15 +113,18 @@ class Lifecycle:
         self.clock = clock
         self.time_scale = time_scale
         self._implied = implied
+        # Versions that recordings imply, made once each (the detect path asks on every call).
+        self._implied_decls: dict[str, VersionDecl] = {}
 
     # -- which versions exist ----------------------------------------------------------------------
     def known(self, arn: str) -> VersionDecl | None:
         """The declaration of ``arn``, one implied by recordings, or None (ResourceNotFound)."""
-        decl = self.declarations.versions.get(arn)
+        decl = self.declarations.versions.get(arn) or self._implied_decls.get(arn)
         if decl is not None:
             return decl
         if self._implied(arn):
-            return self.declarations.implied(arn)
+            decl = self._implied_decls[arn] = self.declarations.implied(arn)
+            return decl
         return None
 
     def _require(self, arn: str, op: str) -> VersionDecl:
@@ -249,13 +252,17 @@ class Lifecycle:
     def require_running(self, arn: str, op: str = "DetectCustomLabels") -> VersionDecl:
         decl = self._require(arn, op)
         state = self.state.settled(decl.arn)
-        if state is None:
+        if state is not None:
+            status = state.status
+        elif self.state.never_stored(decl.arn):  # still as declared (a model recordings imply, say)
+            status = decl.status
+        else:
             with self.state.transaction() as txn:
-                state = self._current(txn, decl)
-        if state.status != "RUNNING":
+                status = self._current(txn, decl).status
+        if status != "RUNNING":
             raise service_error(
                 "ResourceNotReadyException",
-                f"The project version {arn} is not ready: its status is {state.status}. Start it with "
+                f"The project version {arn} is not ready: its status is {status}. Start it with "
                 f"StartProjectVersion and wait until it is RUNNING.",
                 op,
             )

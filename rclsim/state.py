@@ -253,6 +253,11 @@ class StateStore:
         state = self._versions.get(arn)
         return state if state is not None and state.next_status is None else None
 
+    def never_stored(self, arn: str) -> bool:
+        """True when ``arn`` has no state here and none can appear from elsewhere: kept in memory and
+        never written. Its status is then the declared one."""
+        return self._conn is None and arn not in self._versions
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
         """An exclusive transaction: committed when the block ends, rolled back on an exception."""

@@ -416,3 +416,44 @@ def test_a_transaction_cut_short_does_not_block_the_state(tmp_path: Path) -> Non
     store._conn.execute("BEGIN IMMEDIATE")  # as if interrupted right after BEGIN
     backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
     assert status(backend) == "RUNNING"
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_detect_on_an_implied_model_follows_its_state(tmp_path: Path, on_disk: bool) -> None:
+    arn = "arn:aws:rekognition:eu-west-1:111122223333:project/pets/version/pets.1/1700000000000"
+    image = {"S3Object": {"Bucket": "pets", "Name": "cat.jpg"}}
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "r.json").write_text(
+        json.dumps(
+            {
+                "format": "rclsim.recording",
+                "format_version": 1,
+                "operation": "DetectCustomLabels",
+                "recorded_at": "2024-01-01T00:00:00Z",
+                "region": "eu-west-1",
+                "request": {"ProjectVersionArn": arn, "MinConfidence": None, "MaxResults": None},
+                "image": {**image, "Width": 100, "Height": 100},
+                "response": {"CustomLabels": [{"Name": "cat", "Confidence": 91.5}]},
+            }
+        )
+    )
+    backend = rclsim.get_backend(
+        "replay",
+        recordings=[tmp_path / "rec"],
+        include_builtin=False,
+        state_dir=tmp_path / "state" if on_disk else None,
+    )
+    for _ in range(2):  # never started or stopped: RUNNING, as recordings imply
+        assert (
+            backend.detect_custom_labels(ProjectVersionArn=arn, Image=image)["CustomLabels"][0]["Name"]
+            == "cat"
+        )
+    backend.stop_project_version(ProjectVersionArn=arn)
+    for _ in range(2):
+        with pytest.raises(ClientError) as info:
+            backend.detect_custom_labels(ProjectVersionArn=arn, Image=image)
+        assert code_of(info) == "ResourceNotReadyException"
+    backend.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)
+    assert (
+        backend.detect_custom_labels(ProjectVersionArn=arn, Image=image)["CustomLabels"][0]["Name"] == "cat"
+    )
