@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -126,6 +127,29 @@ def models_file_problems(data: Any) -> list[str]:
     return problems
 
 
+def _read_models_file(path: Path) -> Any:
+    """A ``models.json``, parsed and checked against its schema (read-only for callers: it is kept)."""
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise RecordingError(f"{path}: malformed JSON: {exc}") from None
+    digest = hashlib.sha256(b"models:" + raw).hexdigest()
+    if not known_valid(digest):
+        problems = models_file_problems(data)
+        if problems:
+            raise RecordingError(f"{path}: {problems[0]}")
+        remember_valid(digest)
+    return data
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(path: Path) -> Path:
+    return path.resolve()
+
+
 class Declarations:
     """Every declared project and version, plus the ones recordings imply."""
 
@@ -143,22 +167,12 @@ class Declarations:
         return decls
 
     def _load_file(self, path: Path) -> None:
-        try:
-            raw = path.read_bytes()
-            data = json.loads(raw)
-        except OSError as exc:
-            raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise RecordingError(f"{path}: malformed JSON: {exc}") from None
-        digest = hashlib.sha256(b"models:" + raw).hexdigest()
-        if not known_valid(digest):
-            problems = models_file_problems(data)
-            if problems:
-                raise RecordingError(f"{path}: {problems[0]}")
-            remember_valid(digest)
+        from .kept import kept
         from .recordings import builtin_recordings_dir
 
-        builtin = path.parent.resolve() == builtin_recordings_dir().resolve()
+        # Read and checked once per process while the file is unchanged (a fresh backend per test).
+        data = kept("models", path, lambda: _read_models_file(path))
+        builtin = _resolved(path.parent) == _resolved(builtin_recordings_dir())
         for raw_project in data["projects"]:
             project_arn = raw_project["ProjectArn"]
             arns = []

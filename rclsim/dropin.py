@@ -269,25 +269,36 @@ def _user_settings(key: tuple[str | None, ...]) -> tuple[bool, bool]:
 @contextlib.contextmanager
 def _environment() -> Iterator[None]:
     """No probing of the instance-metadata address, and dummy credentials and a region only where the
-    user has none (so other services keep the user's real settings)."""
-    saved = dict(os.environ)
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    user has none (so other services keep the user's real settings). On the way out only what this
+    set is undone, and only where it still holds: what the code in the block set stays. (Copying and
+    restoring the whole environment cost ~0.1 ms per mock, and undid the block's own settings.)"""
+    metadata = "AWS_EC2_METADATA_DISABLED"
+    ours: dict[str, str] = {metadata: "true"}
+    saved: dict[str, str | None] = {metadata: os.environ.get(metadata)}
+    os.environ[metadata] = "true"  # before botocore's credential chain is asked anything
     try:
         has_credentials, has_region = _user_settings(
             tuple(os.environ.get(k) for k in _SETTINGS_KEYS)  # the cache key: what the answer depends on
         )
+        defaults: dict[str, str] = {}
         if not has_credentials:
-            os.environ.setdefault("AWS_ACCESS_KEY_ID", "rclsim")
-            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "rclsim")
+            defaults.update(AWS_ACCESS_KEY_ID="rclsim", AWS_SECRET_ACCESS_KEY="rclsim")
         if not has_region:
-            os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+            defaults["AWS_DEFAULT_REGION"] = "us-east-1"
+        for key, value in defaults.items():
+            if key not in os.environ:  # only where the user has none
+                saved[key] = None
+                ours[key] = os.environ[key] = value
         yield
     finally:
-        for key in set(os.environ) - set(saved):
-            del os.environ[key]
-        for key, value in saved.items():
+        for key, value in ours.items():
             if os.environ.get(key) != value:
-                os.environ[key] = value
+                continue  # changed inside the block: the block's to keep
+            before = saved[key]
+            if before is None:
+                del os.environ[key]
+            else:
+                os.environ[key] = before
 
 
 def _moto_active() -> bool:

@@ -33,6 +33,7 @@ from typing import Any
 from .apimodel import mask_account
 from .errors import RclsimError, RecordingError
 from .imageinfo import NotAnImage, read_image_info
+from .kept import kept, on_forget
 from .schemas import looks_like_recording, recording_problems, response_problems
 from .verdicts import cache_dir, known_valid, remember_valid
 
@@ -109,18 +110,20 @@ class Recording:
     @property
     def labels(self) -> tuple[dict[str, Any], ...]:
         if self._labels is None:
-            data, digest = _read_json(self.path)
-            _check(
-                self.path,
-                digest,
-                response_problems if self.project_version_arn is None else recording_problems,
-                data,
-            )
-            raw = (
-                data["CustomLabels"] if self.project_version_arn is None else data["response"]["CustomLabels"]
-            )
-            self._labels = _by_confidence(raw)
+            # Kept for the process while the file is unchanged: a fresh store per test reads it once.
+            self._labels = kept("labels", self.path, self._read_labels)
         return self._labels
+
+    def _read_labels(self) -> tuple[dict[str, Any], ...]:
+        data, digest = _read_json(self.path)
+        _check(
+            self.path,
+            digest,
+            response_problems if self.project_version_arn is None else recording_problems,
+            data,
+        )
+        raw = data["CustomLabels"] if self.project_version_arn is None else data["response"]["CustomLabels"]
+        return _by_confidence(raw)
 
     @property
     def label_count(self) -> int:
@@ -143,6 +146,7 @@ def _by_confidence(labels: Any) -> tuple[dict[str, Any], ...]:
     return tuple(sorted(labels, key=lambda label: -label["Confidence"]))
 
 
+@functools.lru_cache(maxsize=1)
 def builtin_recordings_dir() -> Path:
     """The article's recordings, shipped as package data (``rclsim.fixtures``, which the wheel maps
     from the repository's top-level ``fixtures/``); imported from a source checkout instead, they are
@@ -322,7 +326,6 @@ class _FolderIndex:
             pass  # only a cache: the next process reads the folder again
 
     def recordings(self) -> list[Recording]:
-        cached = self._read()
         files: dict[str, Any] = {}
         found: list[Recording] = []
         names: list[str] = []
@@ -331,13 +334,21 @@ class _FolderIndex:
             for name in filenames:
                 if name.endswith(".json"):
                     names.append(os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/"))
+        stamped: list[tuple[str, Path, list[int]]] = []
         for rel in sorted(names, key=lambda r: PurePosixPath(r).parts):  # the order of sorted(rglob)
             path = self.root / rel
             try:
                 st = path.stat()
             except OSError as exc:
                 raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-            stamp = [st.st_mtime_ns, st.st_size]
+            stamped.append((rel, path, [st.st_mtime_ns, st.st_size]))
+        # The same folder, unchanged since this process last read it: the same recordings.
+        signature = tuple((rel, *stamp) for rel, _, stamp in stamped)
+        scanned = _scanned.get(str(self.root))
+        if scanned is not None and scanned[0] == signature and all(map(self._image_unchanged, scanned[2])):
+            return list(scanned[1])
+        cached = self._read()
+        for rel, path, stamp in stamped:
             entry = cached.get(rel)
             if entry is not None and entry.get("stamp") == stamp and self._image_unchanged(entry):
                 files[rel] = entry
@@ -363,7 +374,12 @@ class _FolderIndex:
             found.append(_from_entry(path, entry))
         if files != cached:
             self._write(files)
-        return found
+        if len(stamped) <= _SCANNED_MAX_FILES:  # a large folder is not kept alive after its store
+            sidecars = [entry for entry in files.values() if entry.get("kind") == "sidecar"]
+            if len(_scanned) >= 64:
+                _scanned.clear()
+            _scanned[str(self.root)] = (signature, found, sidecars)
+        return list(found)
 
     def _image_unchanged(self, entry: Mapping[str, Any]) -> bool:
         if entry.get("kind") != "sidecar":
@@ -373,6 +389,13 @@ class _FolderIndex:
         except (OSError, KeyError, TypeError):
             return False
         return entry.get("image_stamp") == [st.st_mtime_ns, st.st_size]
+
+
+#: Folders this process has read: (what their files' stamps were, the recordings, the sidecar entries
+#: whose images must be unchanged too). A test suite makes a store per test over the same folders.
+_scanned: dict[str, tuple[tuple[Any, ...], list[Recording], list[dict[str, Any]]]] = {}
+_SCANNED_MAX_FILES = 5000
+on_forget(_scanned.clear)
 
 
 def _key_ends_with(key: str, relpath: PurePosixPath) -> bool:

@@ -214,3 +214,20 @@ def test_after_call_handlers_see_a_whole_http_response_of_their_own() -> None:
     assert set(plain) - {"headers"} <= set(vars(http)), "botocore's AWSResponse sets more than rclsim's"
     for again in (pickle.loads(pickle.dumps(http)), copy.deepcopy(http)):
         assert again.status_code == 200 and again.headers["x-amzn-requestid"] == request_id
+
+
+def test_the_mock_undoes_only_its_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_EC2_METADATA_DISABLED",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("RCLSIM_TEST_SETTING", raising=False)
+    with rclsim.mock():
+        os.environ["RCLSIM_TEST_SETTING"] = "kept"  # the code under test sets its own
+        os.environ["AWS_ACCESS_KEY_ID"] = "set-inside"  # and replaces one the mock set
+    assert os.environ.pop("RCLSIM_TEST_SETTING") == "kept"
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "set-inside"
+    assert "AWS_SECRET_ACCESS_KEY" not in os.environ and "AWS_EC2_METADATA_DISABLED" not in os.environ

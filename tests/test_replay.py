@@ -392,7 +392,10 @@ def test_missing_recordings_folder_is_an_error(tmp_path: Path) -> None:
 def test_validation_verdict_is_cached_outside_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from rclsim.kept import forget_all
+
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
+    forget_all()  # as in a new process: files read earlier in this one are not read again
     running_article_backend().detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
     verdicts = list((tmp_path / "cache" / "validated").iterdir())
     assert len(verdicts) == 2  # the article's recording and its models.json
@@ -458,6 +461,9 @@ def test_the_index_is_reused_across_stores_and_follows_changes(
     reads: list[Path] = []
     real = recordings._read_json
     monkeypatch.setattr(recordings, "_read_json", lambda p: (reads.append(p), real(p))[1])
+    from rclsim.kept import forget_all
+
+    forget_all()  # as in a new process: only the index on disk is left
     second = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
     assert second.store.models() == {OTHER_ARN}  # type: ignore[attr-defined]
     assert reads == []  # the key came from the index: no recording was read
@@ -595,3 +601,35 @@ def test_a_number_past_floats_range_is_a_serialization_error(backend: rclsim.Bac
             {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": 10**400},
         )
     assert code_of(info) == "SerializationException"  # as for inf or NaN: no float holds it
+
+
+def test_a_process_reads_an_unchanged_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh backend per test must not pay for reading the same files again; a changed file is
+    read again, however it changed."""
+    import os
+
+    import rclsim.recordings as recordings
+
+    folder = tmp_path / "rec"
+    path = write_recording(folder, min_confidence=None, max_results=None, labels=[lab("a", 90)])
+    first = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    assert (
+        first.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "a"
+    )
+    reads: list[Path] = []
+    real = recordings._read_json
+    monkeypatch.setattr(recordings, "_read_json", lambda p: (reads.append(p), real(p))[1])
+    again = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    assert (
+        again.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "a"
+    )
+    assert reads == []
+    # The same size, a new modification time: read again.
+    path.write_text(path.read_text().replace('"Name": "a"', '"Name": "b"'))
+    stamp = path.stat()
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000))
+    changed = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    assert (
+        changed.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "b"
+    )
+    assert reads == [path, path]  # indexed again, then its labels read

@@ -1,0 +1,62 @@
+"""Parsed files kept for the life of the process, while the file on disk is unchanged.
+
+A test suite makes a fresh backend per test, and each would read and parse the same ``models.json``
+and recordings again (~0.3 ms per test for the built-in article alone). What is kept here is keyed by
+the file's path and its stamp (modification time in ns, size, inode): a changed file has another stamp
+and is read again. Kept values are shared by every reader, so they must be treated as read-only (the
+fake core hands out copies of recorded labels, never the kept ones).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["kept", "forget_all", "on_forget"]
+
+T = TypeVar("T")
+
+#: At most this many files are kept; past it, everything is dropped and kept again as read.
+_LIMIT = 2048
+_kept: dict[tuple[str, str], tuple[tuple[int, int, int], Any]] = {}
+_lock = threading.Lock()
+
+
+def kept(kind: str, path: Path, load: Callable[[], T]) -> T:
+    """``load()``'s result for ``path``, from the last call for the same file if it is unchanged.
+    Errors are not kept: a file that fails to load is loaded (and fails) again next time."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return load()  # let the loader word the error
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    key = (kind, os.fspath(path))
+    entry = _kept.get(key)
+    if entry is not None and entry[0] == stamp:
+        return entry[1]  # type: ignore[no-any-return]
+    value = load()
+    with _lock:
+        if len(_kept) >= _LIMIT:
+            _kept.clear()
+        _kept[key] = (stamp, value)
+    return value
+
+
+_forgetters: list[Callable[[], None]] = []
+
+
+def on_forget(forget: Callable[[], None]) -> None:
+    """Have :func:`forget_all` also call ``forget`` (for other per-process memories of files)."""
+    _forgetters.append(forget)
+
+
+def forget_all() -> None:
+    """Drop everything kept, as if the process had just started (for tests that look at what a first
+    read does, such as the validation verdicts it writes)."""
+    with _lock:
+        _kept.clear()
+    for forget in _forgetters:
+        forget()
