@@ -296,8 +296,12 @@ class _FolderIndex:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        digest = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:32]
-        self.path = cache_dir() / "index" / f"{digest}.json"
+
+    @functools.cached_property
+    def path(self) -> Path:
+        """Where this folder's index is kept (worked out only when it is read or written)."""
+        digest = hashlib.sha256(str(self.root.resolve()).encode("utf-8")).hexdigest()[:32]
+        return cache_dir() / "index" / f"{digest}.json"
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -329,19 +333,18 @@ class _FolderIndex:
         files: dict[str, Any] = {}
         found: list[Recording] = []
         names: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        root = os.fspath(self.root)
+        for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
-            for name in filenames:
-                if name.endswith(".json"):
-                    names.append(os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/"))
+            prefix = "" if dirpath == root else os.path.relpath(dirpath, root).replace(os.sep, "/") + "/"
+            names.extend(prefix + name for name in filenames if name.endswith(".json"))
         stamped: list[tuple[str, Path, list[int]]] = []
-        for rel in sorted(names, key=lambda r: PurePosixPath(r).parts):  # the order of sorted(rglob)
-            path = self.root / rel
+        for rel in sorted(names, key=lambda r: r.split("/")):  # the order of sorted(rglob)
             try:
-                st = path.stat()
+                st = os.stat(os.path.join(root, rel))
             except OSError as exc:
-                raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-            stamped.append((rel, path, [st.st_mtime_ns, st.st_size]))
+                raise RecordingError(f"{self.root / rel}: cannot read: {exc.strerror or exc}") from None
+            stamped.append((rel, self.root / rel, [st.st_mtime_ns, st.st_size]))
         # The same folder, unchanged since this process last read it: the same recordings.
         signature = tuple((rel, *stamp) for rel, _, stamp in stamped)
         scanned = _scanned.get(str(self.root))
