@@ -1001,6 +1001,9 @@ def bench_store(settings: Settings, res: Results, tmp: Path) -> None:
     try:
         import rclsim
 
+        from rclsim.kept import forget_all
+
+        forget_all()  # this process read them under another cache folder: read them again here
         warm: Any = rclsim.get_backend("replay")  # validates the built-in recording and models.json once
         len(warm.store)
         warm.close()
