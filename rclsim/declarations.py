@@ -127,8 +127,8 @@ def models_file_problems(data: Any) -> list[str]:
     return problems
 
 
-def _read_models_file(path: Path) -> Any:
-    """A ``models.json``, parsed and checked against its schema (read-only for callers: it is kept)."""
+def _read_models_file(path: Path) -> bytes:
+    """A ``models.json``'s bytes, once they have been parsed and checked against the schema."""
     try:
         raw = path.read_bytes()
         data = json.loads(raw)
@@ -142,7 +142,7 @@ def _read_models_file(path: Path) -> Any:
         if problems:
             raise RecordingError(f"{path}: {problems[0]}")
         remember_valid(digest)
-    return data
+    return raw
 
 
 @functools.lru_cache(maxsize=8)
@@ -170,9 +170,10 @@ class Declarations:
         from .kept import kept
         from .recordings import builtin_recordings_dir
 
-        # Read and checked once per process while the file is unchanged (a fresh backend per test).
-        data = kept("models", path, lambda: _read_models_file(path))
-        builtin = _resolved(path.parent) == _resolved(builtin_recordings_dir())
+        # Read and checked once per process while the file is unchanged (a fresh backend per test);
+        # parsed afresh here, so nothing one backend does to its declarations reaches another.
+        data = json.loads(kept("models", path, lambda: _read_models_file(path)))
+        builtin = _resolved(path.parent.absolute()) == _resolved(builtin_recordings_dir())
         for raw_project in data["projects"]:
             project_arn = raw_project["ProjectArn"]
             arns = []

@@ -2,9 +2,10 @@
 
 A test suite makes a fresh backend per test, and each would read and parse the same ``models.json``
 and recordings again (~0.3 ms per test for the built-in article alone). What is kept here is keyed by
-the file's path and its stamp (modification time in ns, size, inode): a changed file has another stamp
-and is read again. Kept values are shared by every reader, so they must be treated as read-only (the
-fake core hands out copies of recorded labels, never the kept ones).
+the file's path and its stamp (modification and change times in ns, size, inode): any write, rename or
+``utime`` changes the change time, so a changed file is read again. Kept values are shared by every
+reader, so no reader may hand them out: recorded labels are copied for each Recording, a
+``models.json`` is kept as checked bytes and parsed afresh for each backend.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ T = TypeVar("T")
 
 #: At most this many files are kept; past it, everything is dropped and kept again as read.
 _LIMIT = 2048
-_kept: dict[tuple[str, str], tuple[tuple[int, int, int], Any]] = {}
+_kept: dict[tuple[str, str], tuple[tuple[int, int, int, int], Any]] = {}
 _lock = threading.Lock()
 
 
@@ -32,8 +33,8 @@ def kept(kind: str, path: Path, load: Callable[[], T]) -> T:
         st = os.stat(path)
     except OSError:
         return load()  # let the loader word the error
-    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    key = (kind, os.fspath(path))
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    key = (kind, os.path.abspath(path))
     entry = _kept.get(key)
     if entry is not None and entry[0] == stamp:
         return entry[1]  # type: ignore[no-any-return]

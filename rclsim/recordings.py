@@ -34,6 +34,7 @@ from .apimodel import mask_account
 from .errors import RclsimError, RecordingError
 from .imageinfo import NotAnImage, read_image_info
 from .kept import kept, on_forget
+from .labelcopy import copy_labels
 from .schemas import looks_like_recording, recording_problems, response_problems
 from .verdicts import cache_dir, known_valid, remember_valid
 
@@ -110,8 +111,9 @@ class Recording:
     @property
     def labels(self) -> tuple[dict[str, Any], ...]:
         if self._labels is None:
-            # Kept for the process while the file is unchanged: a fresh store per test reads it once.
-            self._labels = kept("labels", self.path, self._read_labels)
+            # Read once per process while the file is unchanged (a fresh store per test); this
+            # Recording gets its own copy, so nothing done to it reaches another store.
+            self._labels = tuple(copy_labels(kept("labels", self.path, self._read_labels)))
         return self._labels
 
     def _read_labels(self) -> tuple[dict[str, Any], ...]:
@@ -292,7 +294,7 @@ class _FolderIndex:
     folder costs a directory walk), and memory holds keys, not labels. The index is a cache: when it
     cannot be read or written, the folder is simply read in full."""
 
-    FORMAT = "rclsim.index/1"
+    FORMAT = "rclsim.index/2"  # 2: a file's stamp is [mtime_ns, size, inode, ctime_ns]
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -344,12 +346,13 @@ class _FolderIndex:
                 st = os.stat(os.path.join(root, rel))
             except OSError as exc:
                 raise RecordingError(f"{self.root / rel}: cannot read: {exc.strerror or exc}") from None
-            stamped.append((rel, self.root / rel, [st.st_mtime_ns, st.st_size]))
-        # The same folder, unchanged since this process last read it: the same recordings.
+            stamped.append((rel, self.root / rel, _stamp(st)))
+        # The same folder, unchanged since this process last read it (any write, rename or utime
+        # changes a file's ctime): its index entries again, as fresh Recordings for this store.
         signature = tuple((rel, *stamp) for rel, _, stamp in stamped)
-        scanned = _scanned.get(str(self.root))
+        scanned = _scanned.get(os.path.abspath(root))
         if scanned is not None and scanned[0] == signature and all(map(self._image_unchanged, scanned[2])):
-            return list(scanned[1])
+            return [_from_entry(path, entry) for path, entry in scanned[1]]
         cached = self._read()
         for rel, path, stamp in stamped:
             entry = cached.get(rel)
@@ -370,19 +373,20 @@ class _FolderIndex:
                 rec = _load_sidecar(path, data, digest, image_path, self.root)
                 entry = _entry_of(rec, "sidecar")
                 image_stat = image_path.stat()
-                entry["image_stamp"] = [image_stat.st_mtime_ns, image_stat.st_size]
+                entry["image_stamp"] = _stamp(image_stat)
             entry["stamp"] = stamp
             files[rel] = entry
             # Keep the key, not the labels: a large folder would otherwise live in memory whole.
             found.append(_from_entry(path, entry))
         if files != cached:
             self._write(files)
-        if len(stamped) <= _SCANNED_MAX_FILES:  # a large folder is not kept alive after its store
-            sidecars = [entry for entry in files.values() if entry.get("kind") == "sidecar"]
-            if len(_scanned) >= 64:
+        if len(stamped) <= _SCANNED_MAX_FILES:  # keys only, and not for large folders
+            entries = [(path, files[rel]) for rel, path, _ in stamped if files[rel]["kind"] != "other"]
+            sidecars = [entry for _, entry in entries if entry["kind"] == "sidecar"]
+            if len(_scanned) >= _SCANNED_MAX_FOLDERS:
                 _scanned.clear()
-            _scanned[str(self.root)] = (signature, found, sidecars)
-        return list(found)
+            _scanned[os.path.abspath(root)] = (signature, entries, sidecars)
+        return found
 
     def _image_unchanged(self, entry: Mapping[str, Any]) -> bool:
         if entry.get("kind") != "sidecar":
@@ -391,14 +395,21 @@ class _FolderIndex:
             st = (self.root / entry["side"]).stat()
         except (OSError, KeyError, TypeError):
             return False
-        return entry.get("image_stamp") == [st.st_mtime_ns, st.st_size]
+        return entry.get("image_stamp") == _stamp(st)
 
 
-#: Folders this process has read: (what their files' stamps were, the recordings, the sidecar entries
-#: whose images must be unchanged too). A test suite makes a store per test over the same folders.
-_scanned: dict[str, tuple[tuple[Any, ...], list[Recording], list[dict[str, Any]]]] = {}
+#: Folders this process has read: (their files' identities, the index entries of their recordings,
+#: the sidecar entries whose images must be unchanged too). A test suite makes a store per test over
+#: the same folders; only keys are kept (each a few hundred bytes), never labels.
+_scanned: dict[str, tuple[tuple[Any, ...], list[tuple[Path, dict[str, Any]]], list[dict[str, Any]]]] = {}
 _SCANNED_MAX_FILES = 5000
+_SCANNED_MAX_FOLDERS = 16
 on_forget(_scanned.clear)
+
+
+def _stamp(st: os.stat_result) -> list[int]:
+    """What says a file is unchanged: any write, rename over it or ``utime`` changes the ctime."""
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
 def _key_ends_with(key: str, relpath: PurePosixPath) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import warnings
@@ -606,8 +607,6 @@ def test_a_number_past_floats_range_is_a_serialization_error(backend: rclsim.Bac
 def test_a_process_reads_an_unchanged_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fresh backend per test must not pay for reading the same files again; a changed file is
     read again, however it changed."""
-    import os
-
     import rclsim.recordings as recordings
 
     folder = tmp_path / "rec"
@@ -624,12 +623,69 @@ def test_a_process_reads_an_unchanged_folder_once(tmp_path: Path, monkeypatch: p
         again.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "a"
     )
     assert reads == []
-    # The same size, a new modification time: read again.
-    path.write_text(path.read_text().replace('"Name": "a"', '"Name": "b"'))
-    stamp = path.stat()
-    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000))
+    # The same size and the same modification time, written beside it and renamed over it (as
+    # rsync -a or an editor's safe save do): still a change.
+    before = path.stat()
+    replacement = folder / "one.json.new"
+    replacement.write_text(path.read_text().replace('"Name": "a"', '"Name": "b"'))
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(replacement, path)
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     changed = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
     assert (
         changed.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "b"
     )
     assert reads == [path, path]  # indexed again, then its labels read
+
+
+def test_what_one_backend_does_to_its_recordings_stays_with_it(tmp_path: Path) -> None:
+    write_recording(tmp_path, min_confidence=None, max_results=None, labels=[lab("a", 90)])
+    first = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    first.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)
+    for rec in first.store:  # type: ignore[attr-defined]
+        rec.labels[0]["Name"] = "changed by the first"
+    second = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    assert (
+        second.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "a"
+    )
+
+
+def test_the_same_relative_folder_name_in_two_places_is_two_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for place, name in (("one", "cat"), ("two", "dog")):
+        path = write_recording(
+            tmp_path / place / "rec", min_confidence=None, max_results=None, labels=[lab(name, 90)]
+        )
+        os.utime(path, ns=(0, 1_700_000_000_000_000_000))  # same name, size and time in both places
+    answers = []
+    for place in ("one", "two"):
+        monkeypatch.chdir(tmp_path / place)
+        backend = rclsim.get_backend("replay", recordings=["rec"], include_builtin=False)
+        answers.append(
+            backend.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"]
+        )
+    assert answers == ["cat", "dog"]
+
+
+def test_a_models_file_changed_in_place_at_the_same_size_and_time_is_read_again(tmp_path: Path) -> None:
+    source = builtin_models()
+    folder = tmp_path / "models"
+    folder.mkdir()
+    path = folder / "models.json"
+    path.write_text(source)
+    first = rclsim.get_backend("replay", recordings=[folder])
+    assert first.core.declarations.versions[ARTICLE_ARN].status == "TRAINING_COMPLETED"  # type: ignore[attr-defined]
+    before = path.stat()
+    with path.open("r+") as handle:  # in place, same length
+        handle.write(source.replace('"TRAINING_COMPLETED"', '"TRAINING_FAILED!!!"', 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    with pytest.raises(rclsim.RecordingError):  # not a status the schema knows: read, checked, refused
+        rclsim.get_backend("replay", recordings=[folder])
+
+
+def builtin_models() -> str:
+    from rclsim.recordings import builtin_recordings_dir
+
+    return (builtin_recordings_dir() / "models.json").read_text()
