@@ -1000,7 +1000,6 @@ def bench_store(settings: Settings, res: Results, tmp: Path) -> None:
     os.environ["RCLSIM_CACHE_DIR"] = str(cache)  # the seeder writes where the children look
     try:
         import rclsim
-
         from rclsim.kept import forget_all
 
         forget_all()  # this process read them under another cache folder: read them again here

@@ -335,3 +335,28 @@ def test_ctrl_c_stops_rclsim_serve_cleanly(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "stopping" in err and "Traceback" not in err
+
+
+def test_a_repeated_request_gets_the_answer_of_now_not_of_last_time(tmp_path: Path) -> None:
+    """The wire reuses the JSON of an equal answer to the same request; a different answer, from the
+    same bytes, is encoded afresh."""
+    from rclsim.wire import encode_result, handle
+
+    target = "RekognitionService.DetectCustomLabels"
+    body = json.dumps({"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3}).encode()
+    article = rclsim.get_backend("replay")
+    article.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+    first, again = (handle(target, body, article.core.call) for _ in range(2))  # type: ignore[attr-defined]
+    expected = encode_result(article.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3))
+    assert first.status == again.status == 200 and first.body == again.body == expected
+    recording = json.loads(
+        (DATA.parent.parent / "fixtures" / "article" / "9c5f2a31335627a0.recording.json").read_text()
+    )
+    recording["response"]["CustomLabels"] = recording["response"]["CustomLabels"][:1]
+    (tmp_path / "one.json").write_text(json.dumps(recording))
+    other = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
+    answer = handle(target, body, other.core.call)  # type: ignore[attr-defined]
+    assert len(json.loads(answer.body)["CustomLabels"]) == 1
+    article.stop_project_version(ProjectVersionArn=ARTICLE_ARN)
+    stopped = handle(target, body, article.core.call)  # type: ignore[attr-defined]
+    assert stopped.status == 400 and b"ResourceNotReadyException" in stopped.body
