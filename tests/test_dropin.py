@@ -79,7 +79,7 @@ def test_other_rekognition_operations_get_a_clear_error() -> None:
     assert "DetectCustomLabels" in info.value.response["Error"]["Message"]
 
 
-def test_credentials_and_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+def _without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -87,6 +87,10 @@ def test_credentials_and_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_EC2_METADATA_DISABLED",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_credentials_and_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_credentials(monkeypatch)
     with rclsim.mock():
         assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
         assert os.environ["AWS_ACCESS_KEY_ID"] == "rclsim"
@@ -217,13 +221,7 @@ def test_after_call_handlers_see_a_whole_http_response_of_their_own() -> None:
 
 
 def test_the_mock_undoes_only_its_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_EC2_METADATA_DISABLED",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    _without_credentials(monkeypatch)
     monkeypatch.delenv("RCLSIM_TEST_SETTING", raising=False)
     with rclsim.mock():
         os.environ["RCLSIM_TEST_SETTING"] = "kept"  # the code under test sets its own

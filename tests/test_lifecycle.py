@@ -288,22 +288,24 @@ def test_assumed_thresholds_apply_when_min_confidence_is_omitted(tmp_path: Path)
     assert len(explicit) == 4  # an explicit MinConfidence ignores assumed thresholds
 
 
+def write_pets_recording(path: Path, arn: str, image: dict, labels: list) -> None:
+    """A recording of a model no models.json declares (so recordings imply it), for a 100x100 image."""
+    recording = {
+        "format": "rclsim.recording",
+        "format_version": 1,
+        "operation": "DetectCustomLabels",
+        "recorded_at": "2024-01-01T00:00:00Z",
+        "region": "eu-west-1",
+        "request": {"ProjectVersionArn": arn, "MinConfidence": None, "MaxResults": None},
+        "image": {**image, "Width": 100, "Height": 100},
+        "response": {"CustomLabels": labels},
+    }
+    path.write_text(json.dumps(recording))
+
+
 def test_a_model_implied_by_recordings_runs_and_can_be_stopped(tmp_path: Path) -> None:
     arn = "arn:aws:rekognition:eu-west-1:111122223333:project/pets/version/pets.1/1700000000000"
-    (tmp_path / "r.json").write_text(
-        json.dumps(
-            {
-                "format": "rclsim.recording",
-                "format_version": 1,
-                "operation": "DetectCustomLabels",
-                "recorded_at": "2024-01-01T00:00:00Z",
-                "region": "eu-west-1",
-                "request": {"ProjectVersionArn": arn, "MinConfidence": None, "MaxResults": None},
-                "image": {"Sha256": "0" * 64, "Width": 100, "Height": 100},
-                "response": {"CustomLabels": []},
-            }
-        )
-    )
+    write_pets_recording(tmp_path / "r.json", arn, {"Sha256": "0" * 64}, [])
     backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
     with pytest.raises(ClientError) as info:
         backend.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)
@@ -423,20 +425,7 @@ def test_detect_on_an_implied_model_follows_its_state(tmp_path: Path, on_disk: b
     arn = "arn:aws:rekognition:eu-west-1:111122223333:project/pets/version/pets.1/1700000000000"
     image = {"S3Object": {"Bucket": "pets", "Name": "cat.jpg"}}
     (tmp_path / "rec").mkdir()
-    (tmp_path / "rec" / "r.json").write_text(
-        json.dumps(
-            {
-                "format": "rclsim.recording",
-                "format_version": 1,
-                "operation": "DetectCustomLabels",
-                "recorded_at": "2024-01-01T00:00:00Z",
-                "region": "eu-west-1",
-                "request": {"ProjectVersionArn": arn, "MinConfidence": None, "MaxResults": None},
-                "image": {**image, "Width": 100, "Height": 100},
-                "response": {"CustomLabels": [{"Name": "cat", "Confidence": 91.5}]},
-            }
-        )
-    )
+    write_pets_recording(tmp_path / "rec" / "r.json", arn, image, [{"Name": "cat", "Confidence": 91.5}])
     backend = rclsim.get_backend(
         "replay",
         recordings=[tmp_path / "rec"],
