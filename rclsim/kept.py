@@ -16,14 +16,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["kept", "forget_all", "on_forget"]
+__all__ = ["kept", "forget_all", "on_forget", "file_stamp"]
 
 T = TypeVar("T")
 
 #: At most this many files are kept; past it, everything is dropped and kept again as read.
 _LIMIT = 2048
-_kept: dict[tuple[str, str], tuple[tuple[int, int, int, int], Any]] = {}
+_kept: dict[tuple[str, str], tuple[tuple[int, ...], Any]] = {}
 _lock = threading.Lock()
+
+
+def file_stamp(st: os.stat_result) -> list[int]:
+    """What says a file is unchanged: any write, rename over it or ``utime`` changes its ctime.
+    (A list, as the recordings index stores it in JSON.)"""
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
 def kept(kind: str, path: Path, load: Callable[[], T]) -> T:
@@ -33,7 +39,7 @@ def kept(kind: str, path: Path, load: Callable[[], T]) -> T:
         st = os.stat(path)
     except OSError:
         return load()  # let the loader word the error
-    stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    stamp = tuple(file_stamp(st))
     key = (kind, os.path.abspath(path))
     entry = _kept.get(key)
     if entry is not None and entry[0] == stamp:

@@ -33,7 +33,7 @@ from typing import Any
 from .apimodel import mask_account
 from .errors import RclsimError, RecordingError
 from .imageinfo import NotAnImage, read_image_info
-from .kept import kept, on_forget
+from .kept import file_stamp, kept, on_forget
 from .labelcopy import copy_labels
 from .schemas import looks_like_recording, recording_problems, response_problems
 from .verdicts import cache_dir, known_valid, remember_valid
@@ -346,7 +346,7 @@ class _FolderIndex:
                 st = os.stat(os.path.join(root, rel))
             except OSError as exc:
                 raise RecordingError(f"{self.root / rel}: cannot read: {exc.strerror or exc}") from None
-            stamped.append((rel, self.root / rel, _stamp(st)))
+            stamped.append((rel, self.root / rel, file_stamp(st)))
         # The same folder, unchanged since this process last read it (any write, rename or utime
         # changes a file's ctime): its index entries again, as fresh Recordings for this store.
         signature = tuple((rel, *stamp) for rel, _, stamp in stamped)
@@ -373,7 +373,7 @@ class _FolderIndex:
                 rec = _load_sidecar(path, data, digest, image_path, self.root)
                 entry = _entry_of(rec, "sidecar")
                 image_stat = image_path.stat()
-                entry["image_stamp"] = _stamp(image_stat)
+                entry["image_stamp"] = file_stamp(image_stat)
             entry["stamp"] = stamp
             files[rel] = entry
             # Keep the key, not the labels: a large folder would otherwise live in memory whole.
@@ -395,7 +395,7 @@ class _FolderIndex:
             st = (self.root / entry["side"]).stat()
         except (OSError, KeyError, TypeError):
             return False
-        return entry.get("image_stamp") == _stamp(st)
+        return entry.get("image_stamp") == file_stamp(st)
 
 
 #: Folders this process has read: (their files' identities, the index entries of their recordings,
@@ -405,11 +405,6 @@ _scanned: dict[str, tuple[tuple[Any, ...], list[tuple[Path, dict[str, Any]]], li
 _SCANNED_MAX_FILES = 5000
 _SCANNED_MAX_FOLDERS = 16
 on_forget(_scanned.clear)
-
-
-def _stamp(st: os.stat_result) -> list[int]:
-    """What says a file is unchanged: any write, rename over it or ``utime`` changes the ctime."""
-    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
 def _key_ends_with(key: str, relpath: PurePosixPath) -> bool:
