@@ -247,16 +247,17 @@ class FakeRekognition:
 
     # -- DetectCustomLabels ----------------------------------------------------------------------
     def detect_custom_labels(self, params: Mapping[str, Any], *, checked: bool = False) -> dict[str, Any]:
-        key = _question(params) if self._answers is not None else None
-        if key is not None:
+        answers = self._answers
+        key = _question(params) if answers is not None else None
+        if answers is not None and key is not None:
             # Asked and answered exactly before: these values passed every check then and the
             # source's answers never change, so only the model's state is asked again.
             try:
-                known = self._answers.get(key)  # type: ignore[union-attr]
+                known = answers.get(key)
             except TypeError:  # an unhashable value: not a question this can have kept
                 known = key = None
             if known is not None:
-                self.lifecycle.require_running(key[0], DETECT)  # type: ignore[index]
+                self.lifecycle.require_running(params["ProjectVersionArn"], DETECT)
                 labels, copy = known
                 return {"CustomLabels": copy(labels)}
         if not checked:
@@ -295,10 +296,10 @@ class FakeRekognition:
                 raise service_error("RecordingMismatchException", problem + " (strict mode)", DETECT)
             warnings.warn(problem + "; answering with what it holds", RecordingMismatchWarning, stacklevel=3)
         labels = self._answer(chosen, min_confidence, max_results, thresholds)
-        if key is not None and problem is None and self._answers is not None:
-            if len(self._answers) >= _KEPT_ANSWERS:
-                self._answers.clear()
-            self._answers[key] = (labels, copier_for(labels))
+        if answers is not None and key is not None and problem is None:
+            if len(answers) >= _KEPT_ANSWERS:
+                answers.clear()
+            answers[key] = (labels, copier_for(labels))
         return {"CustomLabels": copy_labels(labels)}
 
     # -- the cost meter ----------------------------------------------------------------------------
