@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .backends.fake import FakeBackend
-from .wire import MAX_BODY_BYTES, WireResponse, error_response, handle
+from .wire import MAX_BODY_BYTES, EncodedAnswers, WireResponse, error_response, handle
 
 __all__ = ["FakeServer", "DEFAULT_PORT"]
 
@@ -62,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(answer, close=True)  # the body is not read: close instead
             return
         body = self.rfile.read(length)
-        self._send(handle(self.headers.get("X-Amz-Target"), body, self.server.call))
+        self._send(handle(self.headers.get("X-Amz-Target"), body, self.server.call, self.server.encoded))
 
     def do_GET(self) -> None:  # noqa: N802
         text = (
@@ -110,6 +110,7 @@ class FakeServer(ThreadingHTTPServer):
     ) -> None:
         self.backend = backend
         self.verbose = verbose
+        self.encoded: EncodedAnswers = {}  # this fake's answers' JSON, reused for repeated requests
         super().__init__((host, port), _Handler)
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,9 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 
 #: Runs one operation on the fake: ``(operation, params) -> response``, raising ``ClientError``.
 Call = Callable[[str, dict[str, Any]], dict[str, Any]]
+#: The last encoding of one fake's DetectCustomLabels answers, per small request body: (the answer,
+#: its JSON). Encoding 31 labels costs ~140 µs (float reprs, mostly); comparing answers ~5 µs.
+EncodedAnswers = dict[bytes, tuple[dict[str, Any], bytes]]
 
 
 @dataclass
@@ -111,8 +114,11 @@ def encode_result(response: Mapping[str, Any]) -> bytes:
     return _compact({k: v for k, v in response.items() if k != "ResponseMetadata"})
 
 
-def handle(target: str | None, body: bytes, call: Call) -> WireResponse:
-    """Answer one JSON 1.1 request. Never raises for bad input: every problem is an error response."""
+def handle(
+    target: str | None, body: bytes, call: Call, encoded: EncodedAnswers | None = None
+) -> WireResponse:
+    """Answer one JSON 1.1 request. Never raises for bad input: every problem is an error response.
+    ``encoded``: the JSON of earlier answers of the same fake, to reuse (see :func:`_encoded`)."""
 
     request_id = new_request_id()
     if not target or not target.startswith(TARGET_PREFIX):
@@ -139,29 +145,29 @@ def handle(target: str | None, body: bytes, call: Call) -> WireResponse:
     ok, result = run(call, operation, params)
     if not ok:
         return error_response(result["Code"], result["Message"], request_id)
-    return WireResponse(200, _encoded(operation, body, result), _headers(request_id))
+    if encoded is None:
+        return WireResponse(200, encode_result(result), _headers(request_id))
+    return WireResponse(200, _encoded(encoded, operation, body, result), _headers(request_id))
 
 
-#: The last encoding of DetectCustomLabels answers, per small request body: (the answer, its JSON).
-#: Encoding 31 labels costs ~140 µs (float reprs, mostly), comparing an answer with the last one ~5 µs.
-_last_encoded: dict[bytes, tuple[dict[str, Any], bytes]] = {}
 _ENCODED_BODY_LIMIT = 4096
 _ENCODED_LIMIT = 256
 
 
-def _encoded(operation: str, body: bytes, result: dict[str, Any]) -> bytes:
+def _encoded(last_encoded: EncodedAnswers, operation: str, body: bytes, result: dict[str, Any]) -> bytes:
     """``encode_result(result)``, reused when the same request got an equal answer last time. Only
-    for DetectCustomLabels, whose answers for one request keep their types (1 == 1.0 in Python, but
-    not in JSON), and only for small bodies (an image sent as Bytes is not worth keeping)."""
+    for DetectCustomLabels and for one fake (``last_encoded`` is its own), whose answers to one request
+    keep their types (1 == 1.0 in Python, but not in JSON); only for small bodies (an image sent as
+    Bytes is not worth keeping)."""
     if operation != "DetectCustomLabels" or len(body) > _ENCODED_BODY_LIMIT:
         return encode_result(result)
-    last = _last_encoded.get(body)
+    last = last_encoded.get(body)
     if last is not None and last[0] == result:
         return last[1]
     encoded = encode_result(result)
-    if len(_last_encoded) >= _ENCODED_LIMIT:
-        _last_encoded.clear()
-    _last_encoded[body] = (result, encoded)  # the wire's own copy: nobody else holds it
+    if len(last_encoded) >= _ENCODED_LIMIT:
+        last_encoded.clear()
+    last_encoded[body] = (result, encoded)  # the wire's own copy: nobody else holds it
     return encoded
 
 

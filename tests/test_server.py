@@ -346,7 +346,8 @@ def test_a_repeated_request_gets_the_answer_of_now_not_of_last_time(tmp_path: Pa
     body = json.dumps({"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3}).encode()
     article = rclsim.get_backend("replay")
     article.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
-    first, again = (handle(target, body, article.core.call) for _ in range(2))  # type: ignore[attr-defined]
+    encoded: dict = {}  # shared here on purpose: equal bytes, answers of two different fakes
+    first, again = (handle(target, body, article.core.call, encoded) for _ in range(2))  # type: ignore[attr-defined]
     expected = encode_result(article.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3))
     assert first.status == again.status == 200 and first.body == again.body == expected
     recording = json.loads(
@@ -355,8 +356,8 @@ def test_a_repeated_request_gets_the_answer_of_now_not_of_last_time(tmp_path: Pa
     recording["response"]["CustomLabels"] = recording["response"]["CustomLabels"][:1]
     (tmp_path / "one.json").write_text(json.dumps(recording))
     other = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
-    answer = handle(target, body, other.core.call)  # type: ignore[attr-defined]
+    answer = handle(target, body, other.core.call, encoded)  # type: ignore[attr-defined]
     assert len(json.loads(answer.body)["CustomLabels"]) == 1
     article.stop_project_version(ProjectVersionArn=ARTICLE_ARN)
-    stopped = handle(target, body, article.core.call)  # type: ignore[attr-defined]
+    stopped = handle(target, body, article.core.call, encoded)  # type: ignore[attr-defined]
     assert stopped.status == 400 and b"ResourceNotReadyException" in stopped.body
