@@ -28,6 +28,7 @@ transitions take the declared durations times the time scale. Response sources p
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -131,6 +132,32 @@ def _question(params: Any) -> tuple[Any, ...] | None:
     )
 
 
+def _region_of(arn: str) -> str:
+    """The region field of an ARN (``arn:aws:rekognition:REGION:ACCOUNT:...``), or "" if it has none."""
+    parts = arn.split(":", 4)
+    return parts[3] if len(parts) > 4 else ""
+
+
+def _require_region(arn: Any, region: str, operation: str) -> None:
+    """A client of one region sees only that region's models: another region's ARN is not found."""
+    if isinstance(arn, str) and _region_of(arn) != region:
+        what = "project version" if "/version/" in arn else "project"
+        raise service_error(
+            "ResourceNotFoundException",
+            f"The {what} {arn} does not exist in {region}. (rclsim: the client's region is {region}; "
+            f"the ARN is of {_region_of(arn) or 'no region'}: make the client in the model's region.)",
+            operation,
+        )
+
+
+def _projects_of_region(answer: dict[str, Any], region: str) -> dict[str, Any]:
+    """DescribeProjects as a client of ``region`` sees it: that region's projects only."""
+    answer["ProjectDescriptions"] = [
+        p for p in answer.get("ProjectDescriptions", []) if _region_of(p["ProjectArn"]) == region
+    ]
+    return answer
+
+
 def _exactness(
     rec: Recording, min_confidence: float | None, max_results: int | None, thresholds: Mapping[str, float]
 ) -> str | None:
@@ -223,48 +250,65 @@ class FakeRekognition:
         return self._prices
 
     # -- dispatch --------------------------------------------------------------------------------
-    def call(self, operation: str, params: Mapping[str, Any], *, checked: bool = False) -> dict[str, Any]:
-        """Run ``operation`` (its API name, e.g. ``"DetectCustomLabels"``) with AWS-shaped params.
-        ``checked``: the caller has just run :func:`~rclsim.constraints.check_parameters` and found
-        nothing (the Backend does, to decide whether botocore's client-side check is needed)."""
+    def call(self, operation: str, params: Mapping[str, Any], *, region: str | None = None) -> dict[str, Any]:
+        """Run ``operation`` (its API name, e.g. ``"DetectCustomLabels"``) with AWS-shaped params, as
+        asked by a client of ``region``. The only way into the fake: every front-end encodes its
+        request into this call and decodes what it returns or raises.
+
+        ``region``: the region of the client that asked (the drop-in's client, the endpoint's
+        request signature, a backend's ``region=``). A model ARN of another region is
+        ``ResourceNotFoundException``, as the service of one region knows only its own models. None
+        (a backend given no region, an unsigned request) answers models of every region. The
+        account in an ARN is not checked ([U]: recordings mask it; see docs/fidelity.md)."""
         if operation == DETECT:
-            return self.detect_custom_labels(params, checked=checked)
-        handler = {
+            return self._detect_custom_labels(params, region)
+        handler = self._handlers.get(operation)
+        if handler is None:
+            raise service_error(
+                "UnsupportedOperationException",
+                f"rclsim fakes only {', '.join(apimodel.OPERATIONS)}; {operation} is not one of them",
+                operation,
+            )
+        self._check_parameters(operation, params)
+        if region is not None:
+            arn = params.get("ProjectVersionArn", params.get("ProjectArn"))
+            if arn is not None:
+                _require_region(arn, region, operation)
+            elif operation == "DescribeProjects":
+                return _projects_of_region(handler(params), region)
+        return handler(params)
+
+    @functools.cached_property
+    def _handlers(self) -> dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]]:
+        return {
             "StartProjectVersion": self.lifecycle.start,
             "StopProjectVersion": self.lifecycle.stop,
             "DescribeProjectVersions": self.lifecycle.describe_versions,
             "DescribeProjects": self.lifecycle.describe_projects,
-        }.get(operation)
-        if handler is not None:
-            if not checked:
-                self._check_parameters(operation, params)
-            return handler(params)
-        raise service_error(
-            "UnsupportedOperationException",
-            f"rclsim fakes only {', '.join(apimodel.OPERATIONS)}; {operation} is not one of them",
-            operation,
-        )
+        }
 
     # -- DetectCustomLabels ----------------------------------------------------------------------
-    def detect_custom_labels(self, params: Mapping[str, Any], *, checked: bool = False) -> dict[str, Any]:
+    def _detect_custom_labels(self, params: Mapping[str, Any], region: str | None) -> dict[str, Any]:
         answers = self._answers
         key = _question(params) if answers is not None else None
         if answers is not None and key is not None:
             # Asked and answered exactly before: these values passed every check then and the
-            # source's answers never change, so only the model's state is asked again.
+            # source's answers never change, so only the region and the model's state are asked again.
             try:
                 known = answers.get(key)
             except TypeError:  # an unhashable value: not a question this can have kept
                 known = key = None
             if known is not None:
+                if region is not None:
+                    _require_region(params["ProjectVersionArn"], region, DETECT)
                 self.lifecycle.require_running(params["ProjectVersionArn"], DETECT)
                 labels, copy = known
                 return {"CustomLabels": copy(labels)}
-        if not checked:
-            self._check_parameters(DETECT, params)
+        self._check_parameters(DETECT, params)
         image = params["Image"]
         s3 = image.get("S3Object")
-        if ("Bytes" in image) == ("S3Object" in image):
+        # A member given as None is absent, as the JSON protocol reads a null member.
+        if (image.get("Bytes") is None) == (s3 is None):
             raise service_error(
                 "InvalidParameterException",
                 "Request has invalid parameters: Image must contain exactly one of Bytes or S3Object",
@@ -277,12 +321,14 @@ class FakeRekognition:
                 DETECT,
             )
         arn = params["ProjectVersionArn"]
+        if region is not None:
+            _require_region(arn, region, DETECT)
         decl = self.lifecycle.require_running(arn, DETECT)
         ref = self._check_image(image)
         min_confidence = params.get("MinConfidence")
         max_results = params.get("MaxResults")
         candidates = self.source.candidates(arn, ref)
-        if not candidates and "S3Object" in image and self.s3_reader is not None:
+        if not candidates and s3 is not None and self.s3_reader is not None:
             # Nothing answers for the S3 key: read the object (from moto, say) and try its bytes.
             ref = self._read_s3_image(image)
             candidates = self.source.candidates(arn, ref)
@@ -328,7 +374,7 @@ class FakeRekognition:
             raise service_error("ValidationException", problems.validation_message(), operation)
 
     def _check_image(self, image: Mapping[str, Any]) -> ImageRef:
-        if "Bytes" in image:
+        if image.get("Bytes") is not None:
             data = bytes(image["Bytes"])
             digest = self._checked_images.get(data)
             if digest is None:

@@ -28,16 +28,14 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from .apimodel import OPERATIONS
 from .backends.base import Backend
-from .backends.fake import FakeBackend, _as_sent
+from .backends.fake import FakeBackend
 
 __all__ = ["mock", "install"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _EVENT = "before-call.rekognition"
-_STASH_EVENT = "before-parameter-build.rekognition"
 _UNIQUE_ID = "rclsim-dropin"
 _lock = threading.RLock()
 _active: list[Backend] = []
@@ -56,83 +54,35 @@ class _Raw:
         yield self._body
 
 
-def _stash_params(params: Any, context: Any = None, **kwargs: Any) -> None:
-    """``before-parameter-build``: keep the caller's own parameters for the fake (botocore still
-    validates and serialises them after this)."""
-    if _active and isinstance(context, dict):
-        context["rclsim_api_params"] = params
-
-
 @functools.lru_cache(maxsize=1)
-def _fast_path_names() -> tuple[Any, ...]:
-    """What the fast path needs from botocore and the wire layer, imported once (not per call) and
-    not at ``import rclsim``, which must not import botocore."""
-    from botocore.awsrequest import AWSResponse, HeadersDict
+def _botocore_names() -> tuple[Any, ...]:
+    """What each call needs from botocore, imported once (not per call) and not at ``import rclsim``,
+    which must not import botocore."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import convert_to_response_dict
+    from botocore.parsers import create_parser
 
-    from .errors import http_status, new_request_id
-    from .wire import CONTENT_TYPE, run
-
-    class Response(AWSResponse):
-        """botocore's AWSResponse with its case-insensitive headers built only when read: botocore
-        reads the status after ``before-call``, rarely the headers (~1 µs of each call). Sets what
-        ``AWSResponse.__init__`` sets (a test compares them); pickles as a plain AWSResponse."""
-
-        def __init__(self, url: str, status_code: int, headers: dict[str, str]) -> None:
-            self.url = url
-            self.status_code = status_code
-            self.raw = _Raw(b"")
-            self._content = None
-            self._plain_headers = dict(headers)  # its own: not the parsed response's HTTPHeaders
-
-        @functools.cached_property
-        def headers(self) -> Any:  # type: ignore[override]
-            return HeadersDict(self._plain_headers)
-
-        def __reduce__(self) -> Any:
-            return AWSResponse, (self.url, self.status_code, dict(self._plain_headers), self.raw)
-
-    return Response, http_status, new_request_id, CONTENT_TYPE, run
+    return AWSResponse, convert_to_response_dict, create_parser
 
 
-def _direct(backend: FakeBackend, model: Any, api_params: dict[str, Any], url: str) -> Any:
-    """The fast path: the caller's parameters straight into the core, and its dict back as botocore's
-    parser would have made it (same keys, same ``ResponseMetadata``), without a JSON round trip."""
-    Response, http_status, new_request_id, content_type, run = _fast_path_names()  # noqa: N806
-    request_id = new_request_id()
-    ok, result = run(backend.core.call, model.name, _as_sent(api_params))
-    parsed, status = (result, 200) if ok else ({"Error": result}, http_status(result["Code"]))
-    headers = {"content-type": content_type, "x-amzn-requestid": request_id}
-    parsed["ResponseMetadata"] = {
-        "RequestId": request_id,
-        "HTTPStatusCode": status,
-        "HTTPHeaders": headers,
-        "RetryAttempts": 0,
-    }
-    return Response(url, status, headers), parsed
+@functools.lru_cache(maxsize=8)
+def _parser(protocol: str) -> Any:
+    _, _, create_parser = _botocore_names()
+    return create_parser(protocol)
 
 
 def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any:
-    """``params`` is botocore's serialised request; answer it as the service would, parsed."""
+    """``params`` is botocore's serialised request: hand its bytes to the fake through the wire layer,
+    as the local endpoint does, and return what botocore's own parser makes of the answer."""
     if not _active or getattr(_passing_through, "on", False):
         return None
     try:
         backend = _active[-1]  # no lock: reading the innermost mock is atomic; one may just have ended
     except IndexError:
         return None
-    api_params = context.get("rclsim_api_params") if type(context) is dict else None
-    if (
-        type(api_params) is dict
-        and isinstance(backend, FakeBackend)
-        and model.name in OPERATIONS
-        and not hasattr((api_params.get("Image") or {}).get("Bytes"), "read")  # consumed by the serializer
-    ):
-        return _direct(backend, model, api_params, params.get("url", "https://rekognition.rclsim.invalid/"))
-    from botocore.awsrequest import AWSResponse
-    from botocore.endpoint import convert_to_response_dict
-    from botocore.parsers import create_parser
-
     from .wire import handle
 
+    AWSResponse, convert_to_response_dict, _ = _botocore_names()  # noqa: N806
     target = params.get("headers", {}).get("X-Amz-Target")
     if isinstance(target, bytes):
         target = target.decode("ascii", "replace")
@@ -141,25 +91,40 @@ def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) ->
         body = body.read()
     if isinstance(body, str):
         body = body.encode("utf-8")
-    answer = handle(target, body, _caller(backend))
+    region = context.get("client_region") if isinstance(context, dict) else None
+    answer = handle(target, body, _caller(backend, region), _encoded_answers(backend))
     http = AWSResponse(
         params.get("url", "https://rekognition.rclsim.invalid/"),
         answer.status,
         answer.headers,
         _Raw(answer.body),
     )
-    parsed = create_parser(model.metadata["protocol"]).parse(
+    parsed = _parser(model.metadata["protocol"]).parse(
         convert_to_response_dict(http, model), model.output_shape
     )
     parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
     return http, parsed
 
 
-def _caller(backend: Backend) -> Any:
-    """How the wire layer reaches ``backend``: a fake's core directly (botocore has already checked
-    the parameters); any other backend through ``call``, letting its own client through."""
+def _encoded_answers(backend: Backend) -> Any:
+    """The JSON of this fake's earlier answers, reused as the endpoint does (see :func:`rclsim.wire.handle`)."""
+    encoded = getattr(backend, "_wire_encoded", None)
+    if encoded is None and isinstance(backend, FakeBackend):
+        encoded = backend._wire_encoded = {}  # type: ignore[attr-defined]
+    return encoded
+
+
+def _caller(backend: Backend, region: str | None) -> Any:
+    """How the wire layer reaches ``backend``: a fake's core, as a client of ``region`` (botocore has
+    already checked the parameters); any other backend through ``call``, letting its own client
+    through."""
     if isinstance(backend, FakeBackend):
-        return backend.core.call
+        core_call = backend.core.call
+
+        def ask(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return core_call(operation, params, region=region)
+
+        return ask
 
     def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
         _passing_through.on = True
@@ -186,7 +151,6 @@ def install() -> None:
 
             handlers = importlib.import_module("botocore.handlers")
         handlers.BUILTIN_HANDLERS.append((_EVENT, _before_call, handlers.REGISTER_FIRST))
-        handlers.BUILTIN_HANDLERS.append((_STASH_EVENT, _stash_params))
         _installed = True
     _register_on_default_session()
 
@@ -244,7 +208,6 @@ def _register_on_default_session() -> None:
         return
     events = session._session.get_component("event_emitter")
     events.register_first(_EVENT, _before_call, unique_id=_UNIQUE_ID)
-    events.register(_STASH_EVENT, _stash_params, unique_id=_UNIQUE_ID + "-params")
     try:
         _registered_on = weakref.ref(session)
     except TypeError:  # a session that cannot be weakly referenced: register every time

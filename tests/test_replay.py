@@ -359,10 +359,10 @@ def test_core_rejects_wrong_types_without_crashing() -> None:
         {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MaxResults": True},
     ):
         with pytest.raises(ClientError) as info:
-            core.detect_custom_labels(bad)
+            core.call("DetectCustomLabels", bad)
         assert code_of(info) == "SerializationException"
     with pytest.raises(ClientError) as info:
-        core.detect_custom_labels({"Image": ARTICLE_S3})
+        core.call("DetectCustomLabels", {"Image": ARTICLE_S3})
     assert "Value null at 'projectVersionArn'" in info.value.response["Error"]["Message"]  # type: ignore[attr-defined]
 
 

@@ -12,13 +12,14 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ..apimodel import OPERATIONS, operation_model
 from ..clock import Clock
-from ..constraints import check_parameters, parameters_ok
+from ..constraints import parameters_ok
 from ..core import FakeRekognition, ReplaySource
 from ..cost import Bill, PriceTable
 from ..declarations import Declarations
-from ..errors import service_error
 from ..recordings import RecordingStore
 from ..state import StateStore
 from .base import Backend, Progress, WaitFailed
@@ -53,30 +54,24 @@ class FakeBackend(Backend):
 
     name = "fake"
 
-    def __init__(self, core: FakeRekognition):
+    def __init__(self, core: FakeRekognition, *, region: str | None = None):
         self.core = core
+        #: The region this backend asks as, like a boto3 client's; None answers every region's models.
+        self.region = region
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        if operation not in OPERATIONS:
-            raise service_error(
-                "UnsupportedOperationException",
-                f"rclsim fakes only {', '.join(OPERATIONS)}; {operation} is not one of them",
-                operation,
-            )
+        """Encode as botocore's client would (its client-side check; a text or file ``Bytes`` as the
+        bytes it sends), then hand the call to the core, the one way into the fake."""
         sent = _as_sent(params)
-        if parameters_ok(operation, sent):
-            return self.core.call(operation, sent, checked=True)
-        problems = check_parameters(operation, sent)
-        if problems or problems.unknown:
-            # botocore's client refuses some of these before sending (missing members, wrong types,
-            # below a minimum, unknown members): let botocore itself decide and word it.
-            from botocore.validate import validate_parameters
-
-            validate_parameters(params, operation_model(operation).input_shape)
-            return self.core.call(operation, sent)
-        # Everything botocore checks on the client holds for parameters that pass the service's
-        # checks and have no unknown member, so its (slow to import, slow to run) check is skipped.
-        return self.core.call(operation, sent, checked=True)
+        if operation in OPERATIONS and not parameters_ok(operation, sent):
+            _client_side_check(operation, params)
+        try:
+            return self.core.call(operation, sent, region=self.region)
+        except ClientError as exc:
+            # The service read a null member as absent; botocore's client refuses None before sending.
+            if exc.response.get("Error", {}).get("Code") in _PARAMETER_ERRORS and operation in OPERATIONS:
+                _client_side_check(operation, params)
+            raise
 
     @property
     def clock(self) -> Clock:
@@ -133,6 +128,18 @@ class FakeBackend(Backend):
         self.core.lifecycle.state.close()
 
 
+#: The core's answers to parameters that botocore's client may have refused before sending.
+_PARAMETER_ERRORS = frozenset({"InvalidParameterException", "ValidationException", "SerializationException"})
+
+
+def _client_side_check(operation: str, params: dict[str, Any]) -> None:
+    """botocore's own client-side check (missing members, wrong types, None, below a minimum, unknown
+    members), raising ``ParamValidationError`` worded by botocore where boto3 would."""
+    from botocore.validate import validate_parameters
+
+    validate_parameters(params, operation_model(operation).input_shape)
+
+
 def _as_sent(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters as botocore's serializer would send them: an ``Image.Bytes`` given as text is
     sent as its UTF-8 bytes, one given as a file object as what ``read()`` returns."""
@@ -163,6 +170,7 @@ class ReplayBackend(FakeBackend):
         state_dir: str | os.PathLike[str] | None = None,
         clock: Clock | None = None,
         prices: PriceTable | None = None,
+        region: str | None = None,
     ) -> None:
         self.store = RecordingStore(recordings, include_builtin=include_builtin)
         super().__init__(
@@ -174,5 +182,6 @@ class ReplayBackend(FakeBackend):
                 time_scale=time_scale,
                 strict=strict,
                 prices=prices,
-            )
+            ),
+            region=region,
         )

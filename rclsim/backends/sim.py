@@ -31,6 +31,7 @@ class SimBackend(FakeBackend):
         state_dir: str | os.PathLike[str] | None = None,
         clock: Clock | None = None,
         prices: PriceTable | None = None,
+        region: str | None = None,
     ) -> None:
         self.source = SimSource(manifest, noise)
         super().__init__(
@@ -42,7 +43,8 @@ class SimBackend(FakeBackend):
                 time_scale=time_scale,
                 strict=strict,
                 prices=prices,
-            )
+            ),
+            region=region,
         )
 
     @property
