@@ -17,13 +17,15 @@ from typing import Any
 
 from .apimodel import parse_version_arn
 from .backends.base import Backend, Progress, WaitFailed
-from .cost import PriceTable, hourly_cost_text
+from .cost import PriceTable, hourly_cost_text, hourly_price
 from .declarations import Declarations
-from .errors import RclsimError, is_error_code
+from .errors import RclsimError, is_error_code, service_error
 
 __all__ = [
     "ModelRef",
     "resolve",
+    "start_parameters",
+    "check_start_parameters",
     "current_status",
     "start_model",
     "stop_model",
@@ -53,6 +55,40 @@ class ModelRef:
     def version_name(self) -> str:
         parsed = parse_version_arn(self.arn)
         return parsed.version_name if parsed else self.arn
+
+
+def start_parameters(
+    arn: str, min_inference_units: int, max_inference_units: int | None = None
+) -> dict[str, Any]:
+    """StartProjectVersion's parameters, as the CLI and ``running_model`` send them."""
+    params: dict[str, Any] = {"ProjectVersionArn": arn, "MinInferenceUnits": min_inference_units}
+    if max_inference_units is not None:
+        params["MaxInferenceUnits"] = max_inference_units
+    return params
+
+
+def check_start_parameters(params: dict[str, Any]) -> None:
+    """Raise the error StartProjectVersion itself would raise for parameters of the wrong form, before
+    any price is quoted or anything is called: botocore's client-side check (``ParamValidationError``:
+    missing, wrong type, below a minimum), then the service's checks of the model's constraints
+    (``ValidationException``: patterns, lengths, maxima), exactly as the fake core makes them
+    (:func:`rclsim.constraints.check_parameters`). Rules that need the model's state (Max below Min,
+    its status) stay with the service."""
+    from .constraints import check_parameters
+
+    operation = "StartProjectVersion"
+    problems = check_parameters(operation, params)
+    if not (problems or problems.unknown):
+        return
+    from botocore.validate import validate_parameters
+
+    from .apimodel import operation_model
+
+    validate_parameters(params, operation_model(operation).input_shape)
+    if problems.type_errors:
+        raise service_error("SerializationException", problems.type_errors[0], operation)
+    if problems.violations:
+        raise service_error("ValidationException", problems.validation_message(), operation)
 
 
 def resolve(backend: Backend, arn: str) -> ModelRef:
@@ -109,14 +145,14 @@ def start_model(
     prices: PriceTable | None = None,
     announce: bool = True,
 ) -> Outcome:
-    """Start ``model`` (saying its hourly cost first, unless ``announce=False`` because the caller has
-    just shown it) and wait for RUNNING; report "already" cases."""
+    """Start ``model`` (checking the parameters, then saying its hourly cost, unless ``announce=False``
+    because the caller has just shown it) and wait for RUNNING. Found already STARTING or RUNNING (a
+    concurrent start got there first): said, and a success."""
+    params = start_parameters(model.arn, min_inference_units, max_inference_units)
+    check_start_parameters(params)  # the call's own error, before a price for a call that cannot happen
     prices = prices or PriceTable.load()
     if announce:
-        say(hourly_cost_text(prices, model.arn, max_inference_units or min_inference_units))
-    params: dict[str, Any] = {"ProjectVersionArn": model.arn, "MinInferenceUnits": min_inference_units}
-    if max_inference_units is not None:
-        params["MaxInferenceUnits"] = max_inference_units
+        say(hourly_cost_text(prices, model.arn, min_inference_units, max_inference_units))
     try:
         status = backend.start_project_version(**params).get("Status")
         changed = True
@@ -136,7 +172,8 @@ def start_model(
 
 
 def stop_model(backend: Backend, model: ModelRef, *, say: Say = _stderr) -> Outcome:
-    """Stop ``model``; while it is STARTING, wait for a stoppable status first. Already stopped: say so."""
+    """Stop ``model``; while it is STARTING, wait for a stoppable status first. Found (or, after the
+    wait, left by a concurrent stop) STOPPING or STOPPED, or not running: said, and a success."""
     status = current_status(backend, model)
     if status == "STARTING":
         say(f"{model.version_name} is STARTING; waiting until it can be stopped")
@@ -146,6 +183,13 @@ def stop_model(backend: Backend, model: ModelRef, *, say: Say = _stderr) -> Outc
             )
         except WaitFailed as exc:
             status = exc.status or current_status(backend, model)
+            if status in ("STOPPING", "STOPPED"):  # someone else stopped it while we waited: done
+                return Outcome(
+                    status,
+                    False,
+                    f"{model.version_name} is already {status} (stopped meanwhile by another "
+                    "call): nothing to stop",
+                )
             if status != "FAILED":  # still starting: it will be billed once it runs
                 raise RclsimError(
                     f"{model.version_name} is still {status} after waiting and could not be stopped; it "
@@ -165,7 +209,8 @@ def stop_model(backend: Backend, model: ModelRef, *, say: Say = _stderr) -> Outc
 
 
 def find_running(backend: Backend, prices: PriceTable | None = None) -> list[dict[str, Any]]:
-    """Every version the backend can see that is STARTING or RUNNING (billed), with its hourly cost."""
+    """Every version the backend can see that is STARTING or RUNNING (billed), with its hourly cost
+    (:func:`~rclsim.cost.hourly_price`: the units in service, and with auto-scaling the most it can reach)."""
     prices = prices or PriceTable.load()
     found = []
     projects = backend.get_paginator("describe_projects").paginate().build_full_result()
@@ -177,16 +222,21 @@ def find_running(backend: Backend, prices: PriceTable | None = None) -> list[dic
             if desc["Status"] not in BILLING_STATUSES:
                 continue
             units = desc.get("MinInferenceUnits") or 1
-            p = prices.for_arn(desc["ProjectVersionArn"])
+            price = hourly_price(
+                units, desc.get("MaxInferenceUnits"), arn=desc["ProjectVersionArn"], prices=prices
+            )
             row = {
                 "ProjectVersionArn": desc["ProjectVersionArn"],
                 "Status": desc["Status"],
                 "MinInferenceUnits": units,
-                "HourlyCost": round(units * p.inference_unit_hour, 4),
+                "HourlyCost": round(price.hourly, 4),
                 "Currency": prices.currency,
             }
-            if p.note:
-                row["PriceNote"] = p.note
+            if price.max_units is not None and price.max_hourly is not None:
+                row["MaxInferenceUnits"] = price.max_units
+                row["MaxHourlyCost"] = round(price.max_hourly, 4)
+            if price.note:
+                row["PriceNote"] = price.note
             found.append(row)
     return found
 

@@ -4,7 +4,17 @@ Custom Labels bills inference in inference-unit hours (hours RUNNING x inference
 and training per hour of successful training (``BillableTrainingTimeInSeconds``). The price table
 (``rclsim/pricing.json``) is dated and names its source; prices are per region, and a region without a
 price uses the table's fallback region (us-east-1) and says so. ``--prices FILE`` (env
-``RCLSIM_PRICES``) replaces it with your own table of the same form.
+``RCLSIM_PRICES``) replaces it with your own table of the same form; a table of the wrong form is
+refused on load with one line naming the file, the key and what it must be.
+
+Which units are billed (source: the fact sheet, ``rekognition-custom-labels-api.md`` sections 1 and
+8): the inference units *in service*. Without ``MaxInferenceUnits`` (or with Max equal to Min) that is
+``MinInferenceUnits`` for as long as the model runs. With auto-scaling (Min < Max) the service starts
+with ``MinInferenceUnits`` and may add units up to ``MaxInferenceUnits`` under load, each billed while
+it serves. :func:`hourly_price` is the one place this is computed: ``rclsim start`` quotes it ("USD
+4.00/hour for 1 inference unit, up to USD 20.00/hour if it scales to 5"), ``find-running`` lists it per
+model, and the meter bills with it. The fake never scales, so the meter bills ``MinInferenceUnits``
+and says so.
 """
 
 from __future__ import annotations
@@ -21,7 +31,21 @@ from typing import Any
 from .apimodel import parse_version_arn
 from .errors import RclsimError
 
-__all__ = ["PriceTable", "BillLine", "Bill", "compute_bill", "hourly_cost_text"]
+__all__ = [
+    "PriceTable",
+    "HourlyPrice",
+    "hourly_price",
+    "BillLine",
+    "Bill",
+    "compute_bill",
+    "hourly_cost_text",
+]
+
+#: What the meter says about the units it bills (the fake does not auto-scale).
+METER_UNITS_NOTE = (
+    "inference is billed for the inference units in service: MinInferenceUnits, since the fake does not "
+    "scale up to MaxInferenceUnits (the service may, and bills each unit added while it serves)"
+)
 
 
 @dataclass(frozen=True)
@@ -32,44 +56,67 @@ class RegionPrices:
     note: str | None  # set when a fallback region's prices stand in
 
 
-class PriceTable:
-    """Prices per region, with the date and source they came from."""
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
-    def __init__(self, data: Mapping[str, Any], origin: str):
-        try:
-            self.currency: str = data["currency"]
-            self.as_of: str = str(data["as_of"])
-            self.source: str = data["source"]
-            self.fallback: str = data["fallback_region"]
-            self.regions: dict[str, dict[str, float]] = {
-                region: {
-                    "InferenceUnitHour": float(p["InferenceUnitHour"]),
-                    "TrainingHour": float(p["TrainingHour"]),
-                }
-                for region, p in data["regions"].items()
-            }
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise RclsimError(
-                f"{origin}: not a price table (needs currency, as_of, source, fallback_region and "
-                f"regions.<region>.InferenceUnitHour/TrainingHour): {exc}"
-            ) from None
-        if self.fallback not in self.regions:
-            raise RclsimError(f"{origin}: fallback_region {self.fallback!r} has no prices")
-        for region, p in data["regions"].items():
+
+class PriceTable:
+    """Prices per region, with the date and source they came from.
+
+    The form is checked key by key on load: a wrong one raises :class:`RclsimError` with one line that
+    names the table (its file), the key and what it must be."""
+
+    def __init__(self, data: Any, origin: str):
+        def wrong(key: str, expected: str, value: Any = KeyError) -> RclsimError:
+            got = "missing" if value is KeyError else f"got {_show(value)}"
+            return RclsimError(
+                f"{origin}: not a price table: {key} must be {expected}, {got} "
+                "(the form of rclsim/pricing.json)"
+            )
+
+        if not isinstance(data, Mapping):
+            raise wrong("the price table", "a JSON object", data)
+        version = data.get("format_version", 1)
+        if isinstance(version, bool) or version != 1:
+            raise wrong("format_version", "1 (the only form rclsim reads)", version)
+        texts: dict[str, str] = {}
+        for key in ("currency", "as_of", "source"):
+            value = data.get(key, KeyError)
+            if not isinstance(value, str) or not value.strip():
+                raise wrong(key, "a string", value)
+            texts[key] = value
+        raw_regions = data.get("regions", KeyError)
+        if not isinstance(raw_regions, Mapping) or not raw_regions:
+            raise wrong(
+                "regions", "an object of region name -> prices, with at least one region", raw_regions
+            )
+        regions: dict[str, dict[str, float]] = {}
+        for region, p in raw_regions.items():
+            if not isinstance(p, Mapping):
+                raise wrong(f"regions.{region}", "an object with InferenceUnitHour and TrainingHour", p)
+            regions[region] = {}
             for key in ("InferenceUnitHour", "TrainingHour"):
-                value = p[key]
+                value = p.get(key, KeyError)
                 if (
                     isinstance(value, bool)
                     or not isinstance(value, (int, float))
                     or not (math.isfinite(value) and value >= 0)
                 ):
-                    raise RclsimError(
-                        f"{origin}: regions.{region}.{key} must be a number >= 0, got {value!r}"
+                    raise wrong(
+                        f"regions.{region}.{key}", f"a number >= 0 ({texts['currency']} per hour)", value
                     )
-        if data.get("format_version", 1) != 1:
-            raise RclsimError(
-                f"{origin}: format_version {data.get('format_version')!r} is not one rclsim reads (1)"
-            )
+                regions[region][key] = float(value)
+        fallback = data.get("fallback_region", KeyError)
+        if not isinstance(fallback, str):
+            raise wrong("fallback_region", "a region name (string) listed in regions", fallback)
+        if fallback not in regions:
+            raise wrong("fallback_region", f"a region listed in regions ({', '.join(regions)})", fallback)
+        self.currency: str = texts["currency"]
+        self.as_of: str = texts["as_of"]
+        self.source: str = texts["source"]
+        self.fallback: str = fallback
+        self.regions: dict[str, dict[str, float]] = regions
         self.origin = origin
 
     @classmethod
@@ -88,26 +135,76 @@ class PriceTable:
         return cls(data, str(path))
 
     def for_region(self, region: str | None) -> RegionPrices:
-        if region in self.regions:
-            p = self.regions[region]  # type: ignore[index]
-            return RegionPrices(region, p["InferenceUnitHour"], p["TrainingHour"], None)  # type: ignore[arg-type]
+        if region is not None and region in self.regions:
+            p = self.regions[region]
+            return RegionPrices(region, p["InferenceUnitHour"], p["TrainingHour"], None)
         p = self.regions[self.fallback]
         note = f"no price for {region or 'an unknown region'}; using {self.fallback}'s"
         return RegionPrices(self.fallback, p["InferenceUnitHour"], p["TrainingHour"], note)
 
-    def for_arn(self, arn: str) -> RegionPrices:
-        parsed = parse_version_arn(arn)
+    def for_arn(self, arn: str | None) -> RegionPrices:
+        parsed = parse_version_arn(arn) if arn else None
         return self.for_region(parsed.region if parsed else None)
 
 
-def hourly_cost_text(prices: PriceTable, arn: str, inference_units: int) -> str:
-    """One line a user reads before anything billable starts."""
+def _units(n: int) -> str:
+    return f"{n} inference unit{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class HourlyPrice:
+    """What a started model costs per hour: ``units`` in service (``MinInferenceUnits``), and, with
+    auto-scaling, what it costs if the service scales to ``max_units`` (``MaxInferenceUnits``)."""
+
+    currency: str
+    unit_price: float  # per inference unit per hour
+    units: int
+    max_units: int | None  # None: no auto-scaling (no Max, or Max == Min)
+    as_of: str
+    note: str | None  # a fallback region's prices stand in
+
+    @property
+    def hourly(self) -> float:
+        return self.units * self.unit_price
+
+    @property
+    def max_hourly(self) -> float | None:
+        return None if self.max_units is None else self.max_units * self.unit_price
+
+    def text(self) -> str:
+        """``USD 4.00/hour for 1 inference unit, up to USD 20.00/hour if it scales to 5``."""
+        text = f"{self.currency} {self.hourly:.2f}/hour for {_units(self.units)}"
+        if self.max_units is not None:
+            text += f", up to {self.currency} {self.max_hourly:.2f}/hour if it scales to {self.max_units}"
+        return text
+
+
+def hourly_price(
+    units: int,
+    max_units: int | None = None,
+    *,
+    arn: str | None = None,
+    prices: PriceTable | None = None,
+) -> HourlyPrice:
+    """The hourly price of a model with ``units`` inference units in service (``MinInferenceUnits``)
+    and, when ``max_units`` (``MaxInferenceUnits``) is above it, the most auto-scaling can make it.
+    ``arn`` picks the region's price (the fallback region's, with a note, when it has none); ``prices``
+    defaults to :meth:`PriceTable.load`. ``start``, ``find-running`` and the meter all use this."""
+    prices = prices or PriceTable.load()
     p = prices.for_arn(arn)
-    hourly = p.inference_unit_hour * inference_units
-    note = f"; {p.note}" if p.note else ""
+    scales_to = max_units if max_units is not None and max_units > units else None
+    return HourlyPrice(prices.currency, p.inference_unit_hour, units, scales_to, prices.as_of, p.note)
+
+
+def hourly_cost_text(
+    prices: PriceTable, arn: str, inference_units: int, max_inference_units: int | None = None
+) -> str:
+    """One line a user reads before anything billable starts."""
+    price = hourly_price(inference_units, max_inference_units, arn=arn, prices=prices)
+    note = f"; {price.note}" if price.note else ""
     return (
-        f"A running model is billed about {prices.currency} {hourly:.2f} per hour "
-        f"({inference_units} inference unit(s) x {p.inference_unit_hour:.2f}, prices as of {prices.as_of}, "
+        f"A running model is billed about {price.text()} "
+        f"({price.currency} {price.unit_price:.2f} per inference unit per hour, prices as of {price.as_of}, "
         f"unverified{note}) until it is stopped."
     )
 
@@ -156,7 +253,11 @@ class Bill:
 
     @property
     def notes(self) -> list[str]:
-        return sorted({line.note for line in self.lines if line.note})
+        """What the figures rest on: a fallback region's prices, and which inference units are billed."""
+        notes = sorted({line.note for line in self.lines if line.note})
+        if any(line.item == "inference" for line in self.lines):
+            notes.append(METER_UNITS_NOTE)
+        return notes
 
 
 def _names(arn: str) -> tuple[str, str]:
@@ -172,10 +273,15 @@ def compute_bill(
 ) -> Bill:
     """Inference from ``usage`` (stretches of RUNNING time; open ones run until ``now``) plus training
     from ``trainings`` (``(arn, seconds)`` of successful trainings)."""
-    iu_seconds: dict[str, float] = {}
+    # Per version: inference-unit hours and their cost, each RUNNING stretch priced by hourly_price
+    # for the units it had in service (MinInferenceUnits: the fake does not scale).
+    inference: dict[str, tuple[float, float, float]] = {}  # arn -> (IU hours, amount, unit price)
     for u in usage:
         end = u.stopped_at if u.stopped_at is not None else now
-        iu_seconds[u.arn] = iu_seconds.get(u.arn, 0.0) + max(0.0, end - u.started_at) * u.inference_units
+        hours = max(0.0, end - u.started_at) / 3600
+        price = hourly_price(u.inference_units, arn=u.arn, prices=prices)
+        iu_hours, amount, _ = inference.get(u.arn, (0.0, 0.0, 0.0))
+        inference[u.arn] = (iu_hours + hours * price.units, amount + hours * price.hourly, price.unit_price)
     lines: list[BillLine] = []
     for arn, seconds in trainings:
         p = prices.for_arn(arn)
@@ -183,18 +289,16 @@ def compute_bill(
         lines.append(
             BillLine(arn, "training", hours, "hours", p.training_hour, hours * p.training_hour, p.note)
         )
-    for arn, seconds in iu_seconds.items():
-        p = prices.for_arn(arn)
-        hours = seconds / 3600
+    for arn, (iu_hours, amount, unit_price) in inference.items():
         lines.append(
             BillLine(
                 arn,
                 "inference",
-                hours,
+                iu_hours,
                 "inference-unit hours",
-                p.inference_unit_hour,
-                hours * p.inference_unit_hour,
-                p.note,
+                unit_price,
+                amount,
+                prices.for_arn(arn).note,
             )
         )
     return Bill(tuple(lines), prices.currency, prices.as_of, prices.source)

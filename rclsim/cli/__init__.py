@@ -52,8 +52,8 @@ def _show_warning(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
+    if args.command is None:  # a usage error: one line, pointing at the help (as argparse's own)
+        print("usage: rclsim [options] COMMAND ...: no command given; see 'rclsim --help'", file=sys.stderr)
         return EXIT_USAGE
     warnings.showwarning = _show_warning
     debug = bool(args.debug)

@@ -38,18 +38,17 @@ def _confirm_billable(args: argparse.Namespace, text: str) -> bool:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from ..control import resolve, start_model
+    """In this order: the parameters checked (the call's own error, nothing else said), the hourly
+    price, then the dry run's "would call" or the confirmation and the call."""
+    from ..control import check_start_parameters, resolve, start_model, start_parameters
     from ..cost import hourly_cost_text
 
+    params = start_parameters(args.project_version_arn, args.min_inference_units, args.max_inference_units)
+    check_start_parameters(params)
     prices = _prices(args)
-    units = args.max_inference_units or args.min_inference_units
-    text = hourly_cost_text(prices, args.project_version_arn, units)
-    params: dict[str, Any] = {
-        "ProjectVersionArn": args.project_version_arn,
-        "MinInferenceUnits": args.min_inference_units,
-    }
-    if args.max_inference_units is not None:
-        params["MaxInferenceUnits"] = args.max_inference_units
+    text = hourly_cost_text(
+        prices, args.project_version_arn, args.min_inference_units, args.max_inference_units
+    )
     if args.dry_run:
         _say(text)
         _say(
@@ -176,8 +175,22 @@ def cmd_find_running(args: argparse.Namespace) -> int:
         with _backend(args) as backend:
             found = find_running(backend, prices)
     _print({"RunningVersions": found}, args, "FindRunning")
+    from ..cost import hourly_price
+
+    for row in found:
+        price = hourly_price(
+            row["MinInferenceUnits"],
+            row.get("MaxInferenceUnits"),
+            arn=row["ProjectVersionArn"],
+            prices=prices,
+        )
+        _say(f"  {row['ProjectVersionArn']} ({row['Status']}): {price.text()}")
     total = sum(row["HourlyCost"] for row in found)
-    _say(f"{len(found)} version(s) starting or running: about {prices.currency} {total:.2f} per hour")
+    most = sum(row.get("MaxHourlyCost", row["HourlyCost"]) for row in found)
+    scaling = f", up to {prices.currency} {most:.2f} per hour if they scale" if most > total else ""
+    _say(
+        f"{len(found)} version(s) starting or running: about {prices.currency} {total:.2f} per hour{scaling}"
+    )
     if failed:
         _say(
             f"rclsim: {len(failed)} region(s) could not be checked ({', '.join(failed)}): models running "
