@@ -327,12 +327,17 @@ class FakeRekognition:
         ref = self._check_image(image)
         min_confidence = params.get("MinConfidence")
         max_results = params.get("MaxResults")
-        candidates = self.source.candidates(arn, ref)
-        if not candidates and s3 is not None and self.s3_reader is not None:
-            # Nothing answers for the S3 key: read the object (from moto, say) and try its bytes.
-            ref = self._read_s3_image(image)
-            candidates = self.source.candidates(arn, ref)
+        if s3 is not None and self.s3_reader is not None:
+            # An S3 reader (moto's bucket, say): the object is read and checked as the service reads
+            # it, then matched by key and bytes. A missing object leaves the key alone to decide
+            # ([U]: a recording of the key still answers; without one, InvalidS3ObjectException).
+            read = self._read_s3_image(image, missing_ok=True)
             key = None  # the object may change: read it every time
+            if read is not None:
+                ref = read
+            elif not self.source.candidates(arn, ref):
+                self._read_s3_image(image)  # raises the service's error for a missing object
+        candidates = self.source.candidates(arn, ref)
         if not candidates:
             raise service_error("RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT)
         thresholds = decl.thresholds
@@ -388,12 +393,16 @@ class FakeRekognition:
         # An S3 image is looked up by its key first; its bytes are read only when needed.
         return image_ref_from_param(image)
 
-    def _read_s3_image(self, image: Mapping[str, Any]) -> ImageRef:
+    def _read_s3_image(self, image: Mapping[str, Any], *, missing_ok: bool = False) -> ImageRef | None:
+        """The image's reference with its bytes' hash, once read and checked; None for a missing object
+        when ``missing_ok``, else the service's ``InvalidS3ObjectException``."""
         assert self.s3_reader is not None
         s3 = image["S3Object"]
         try:
             data = self.s3_reader(s3["Bucket"], s3["Name"], s3.get("Version"))
         except KeyError:
+            if missing_ok:
+                return None
             raise service_error(
                 "InvalidS3ObjectException",
                 f"Unable to get object metadata from S3. Check object key, region and/or access "

@@ -47,3 +47,35 @@ def test_the_backend_api_refuses_null_bytes_as_boto3_does() -> None:
     backend = rclsim.get_backend("replay")
     with pytest.raises(ParamValidationError):
         backend.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": None})
+
+
+@pytest.mark.parametrize("key", ["test-qiita/9c5f2a31335627a0.jpg", "elsewhere/notes.jpg"])
+def test_an_s3_image_in_motos_bucket_is_format_checked_like_bytes(key: str) -> None:
+    """With moto on, the fake reads the S3 object as the service would, even where a recording has its
+    key: bytes that are not an image are InvalidImageFormatException."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws(), rclsim.mock():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="my-bucket")
+        s3.put_object(Bucket="my-bucket", Key=key, Body=b"this is not an image")
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        with pytest.raises(client.exceptions.InvalidImageFormatException):
+            client.detect_custom_labels(
+                ProjectVersionArn=ARTICLE_ARN, Image={"S3Object": {"Bucket": "my-bucket", "Name": key}}
+            )
+
+
+def test_a_recorded_key_missing_from_motos_bucket_still_answers_from_the_recording() -> None:
+    """[U] choice: moto on for other reasons, the article's bucket not created there: the recording's key
+    answers (a user replaying recordings need not mirror every image into moto)."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws(), rclsim.mock():
+        client = boto3.client("rekognition", region_name="ap-northeast-1")
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        got = client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
+        assert len(got["CustomLabels"]) == 2
