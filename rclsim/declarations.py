@@ -4,6 +4,18 @@ A ``models.json`` at the top of a recordings folder declares projects and versio
 training time and image count, per-label assumed thresholds, evaluation result, and how long starting
 and stopping take (schema: ``rclsim/schemadata/models.schema.json``). Folders are read in the order
 the store searches them, so a user's declaration of an ARN wins over the built-in one.
+
+What DescribeProjectVersions reports about a version's training can be declared under the API's own
+member names, each optional; :mod:`rclsim.lifecycle` invents (and documents) whatever is not declared:
+
+* ``EvaluationResult``: ``{"F1Score": float, "Summary": {"S3Object": {...}}}``; either part may be
+  left out and is then filled in;
+* ``OutputConfig``: ``{"S3Bucket", "S3KeyPrefix"}``; the invented file locations follow it;
+* ``ManifestSummary``: ``{"S3Object": {...}}``;
+* ``TrainingDataResult`` / ``TestingDataResult``: ``{"Input", "Output", "Validation"}``, each as the
+  model shapes it (``Assets`` of ``GroundTruthManifest``; ``AutoCreate`` for testing data); a part not
+  declared is filled in;
+* ``MinInferenceUnits`` / ``MaxInferenceUnits``: for a version declared ``RUNNING``.
 """
 
 from __future__ import annotations
@@ -50,6 +62,11 @@ class VersionDecl:
     min_inference_units: int | None = None
     thresholds: Mapping[str, float] = field(default_factory=dict)
     evaluation: Mapping[str, Any] | None = None
+    output_config: Mapping[str, Any] | None = None
+    manifest_summary: Mapping[str, Any] | None = None
+    training_data: Mapping[str, Any] | None = None
+    testing_data: Mapping[str, Any] | None = None
+    max_inference_units: int | None = None
     start_seconds: float = DEFAULT_START_SECONDS
     stop_seconds: float = DEFAULT_STOP_SECONDS
     start_outcome: str = "RUNNING"
@@ -93,6 +110,11 @@ def _version(project_arn: str, raw: Mapping[str, Any]) -> VersionDecl:
         min_inference_units=raw.get("MinInferenceUnits"),
         thresholds=dict(raw.get("AssumedThresholds", {})),
         evaluation=raw.get("EvaluationResult"),
+        output_config=raw.get("OutputConfig"),
+        manifest_summary=raw.get("ManifestSummary"),
+        training_data=raw.get("TrainingDataResult"),
+        testing_data=raw.get("TestingDataResult"),
+        max_inference_units=raw.get("MaxInferenceUnits"),
         start_seconds=float(raw.get("StartSeconds", DEFAULT_START_SECONDS)),
         stop_seconds=float(raw.get("StopSeconds", DEFAULT_STOP_SECONDS)),
         start_outcome=raw.get("StartOutcome", "RUNNING"),
@@ -175,19 +197,24 @@ class Declarations:
         data = json.loads(kept("models", path, lambda: _read_models_file(path)))
         builtin = _resolved(path.parent.absolute()) == _resolved(builtin_recordings_dir())
         for raw_project in data["projects"]:
-            project_arn = raw_project["ProjectArn"]
-            arns = []
-            for raw in raw_project["versions"]:
-                arns.append(raw["ProjectVersionArn"])
-                decl = _version(project_arn, raw)
-                if builtin:
-                    decl = dataclasses.replace(decl, builtin=True)
-                self.versions.setdefault(raw["ProjectVersionArn"], decl)
-            if project_arn not in self.projects:
-                created = raw_project.get("CreationTimestamp")
-                self.projects[project_arn] = ProjectDecl(
-                    project_arn, parse_timestamp(created) if created else None, tuple(arns)
-                )
+            self.add_project(raw_project, builtin=builtin)
+
+    def add_project(self, raw_project: Mapping[str, Any], *, builtin: bool = False) -> None:
+        """Add one project of a ``models.json`` (already checked against the schema): versions already
+        known keep their first declaration."""
+        project_arn = raw_project["ProjectArn"]
+        arns = []
+        for raw in raw_project["versions"]:
+            arns.append(raw["ProjectVersionArn"])
+            decl = _version(project_arn, raw)
+            if builtin:
+                decl = dataclasses.replace(decl, builtin=True)
+            self.versions.setdefault(raw["ProjectVersionArn"], decl)
+        if project_arn not in self.projects:
+            created = raw_project.get("CreationTimestamp")
+            self.projects[project_arn] = ProjectDecl(
+                project_arn, parse_timestamp(created) if created else None, tuple(arns)
+            )
 
     def implied(self, arn: str) -> VersionDecl:
         """A version no declaration names but recordings answer for: RUNNING, in a derived project."""

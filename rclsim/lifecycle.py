@@ -17,6 +17,40 @@ Choices where the service's behaviour is unverified ([U]), documented in the REA
   ``InvalidParameterException``;
 * ``MaxInferenceUnits`` below ``MinInferenceUnits`` raises ``InvalidParameterException``;
 * billing counts RUNNING time only (not STARTING or STOPPING), for versions started through rclsim.
+
+What DescribeProjectVersions says about a version's training
+------------------------------------------------------------
+
+A version that trained (``TRAINING_COMPLETED`` and every later status: ``STARTING``, ``RUNNING``,
+``STOPPING``, ``STOPPED``, ``FAILED``, ...) is described with the members the service returns and
+botocore's model shapes: ``CreationTimestamp``, ``TrainingEndTimestamp``,
+``BillableTrainingTimeInSeconds``, ``OutputConfig``, ``TrainingDataResult`` and ``TestingDataResult``
+(``Input``, ``Output``, ``Validation``), ``ManifestSummary``, ``EvaluationResult`` (``F1Score``,
+``Summary.S3Object``) and, once started, ``MinInferenceUnits``/``MaxInferenceUnits``. A version that
+never trained (``TRAINING_IN_PROGRESS``, ``TRAINING_FAILED``) has no ``EvaluationResult``, no
+``BillableTrainingTimeInSeconds``, no ``TrainingEndTimestamp`` and no training output; it keeps
+``OutputConfig`` and the ``Input`` of its data, and a failed one its ``ManifestSummary`` (the validation
+summary) [U].
+
+Values come from the version's ``models.json`` declaration (keys in :mod:`rclsim.declarations`, named
+as the API names them). Whatever is not declared is INVENTED by rclsim from the version ARN
+``arn:aws:rekognition:<region>:<account>:project/<project>/version/<version>/<ms>``:
+
+* ``OutputConfig``: bucket ``rclsim-output-<account>``, prefix ``<project>/``;
+* files the service writes under the output location (``<prefix>`` joined with ``/`` when it does not
+  end in one), named as in AWS's own DescribeProjectVersions example:
+  ``EvaluationResultSummary-<project>-<version>.json`` (``EvaluationResult.Summary``),
+  ``ManifestSummary-…``, ``TrainingGroundTruth-…``, ``TrainingManifestWithValidation-…``,
+  ``TestingGroundTruth-…``, ``TestingManifestWithValidation-…``;
+* the training and testing ``Input`` manifests: bucket ``rclsim-datasets-<account>``, keys
+  ``<project>/train.manifest`` and ``<project>/test.manifest`` (testing ``AutoCreate`` false);
+* ``F1Score`` 0.0: a placeholder, not a measurement (declare the real one in models.json);
+* ``BillableTrainingTimeInSeconds`` 0 when ``TrainingSeconds`` is not declared (the cost meter bills
+  no training for it either), and ``TrainingEndTimestamp`` = ``CreationTimestamp`` + that time;
+* ``CreationTimestamp``: the ARN's trailing number read as epoch milliseconds;
+* ``MinInferenceUnits`` 1 for a version declared ``RUNNING`` without it.
+
+None of these buckets or objects exists anywhere; they only let code that reads the members run.
 """
 
 from __future__ import annotations
@@ -46,6 +80,8 @@ STATUS_MESSAGES = {
     "STOPPING": "The model is being stopped.",
     "STOPPED": "The model is stopped.",
 }
+#: Statuses of a version that has not (or not successfully) trained: no evaluation, nothing billed.
+NEVER_TRAINED = frozenset({"TRAINING_IN_PROGRESS", "TRAINING_FAILED"})
 _DEFAULT_PAGE = 100
 #: The most inference units one start may ask for ([U]: the service's quota is per account and not in the
 #: model; rclsim picks 100 and answers more with InvalidParameterException).
@@ -68,6 +104,84 @@ def _created(decl: VersionDecl) -> dt.datetime | None:
     return None
 
 
+def _arn_time(arn: str) -> dt.datetime:
+    """[invented] A creation time for a version that declares none and whose ARN's number does not
+    read as a plausible epoch-ms: that number anyway, or the epoch when it cannot be a time at all."""
+    parsed = parse_version_arn(arn)
+    try:
+        return _utc(int(parsed.created_ms) / 1000) if parsed else _utc(0)
+    except (OverflowError, OSError, ValueError):
+        return _utc(0)
+
+
+def _copy(value: Any) -> Any:
+    """A caller-safe copy of declared JSON data (None stays None)."""
+    return None if value is None else json.loads(json.dumps(value))
+
+
+class _OutputFiles:
+    """Where the service would have written a version's training output: the declared OutputConfig or
+    rclsim's invented one, and the files named as in AWS's DescribeProjectVersions example."""
+
+    def __init__(self, decl: VersionDecl) -> None:
+        parsed = parse_version_arn(decl.arn)
+        account = parsed.account if parsed else "000000000000"
+        self.project = parsed.project if parsed else "project"
+        self.version = decl.version_name
+        self.account = account
+        config = {"S3Bucket": f"rclsim-output-{account}", "S3KeyPrefix": f"{self.project}/"}  # [invented]
+        config.update(_copy(decl.output_config) or {})
+        self.config = config
+
+    def s3_object(self, kind: str) -> dict[str, str]:
+        prefix = self.config.get("S3KeyPrefix", "")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return {
+            "Bucket": self.config["S3Bucket"],
+            "Name": f"{prefix}{kind}-{self.project}-{self.version}.json",
+        }
+
+    def asset(self, kind: str) -> dict[str, Any]:
+        return {"S3Object": self.s3_object(kind)}
+
+    def assets(self, kind: str) -> dict[str, Any]:
+        return {"Assets": [{"GroundTruthManifest": self.asset(kind)}]}
+
+    def data_result(self, declared: Mapping[str, Any] | None, which: str, trained: bool) -> dict[str, Any]:
+        """``TrainingDataResult`` (which="Training") or ``TestingDataResult`` ("Testing"): the declared
+        parts, the others invented; Output and Validation only once training has succeeded."""
+        given = _copy(declared) or {}
+        testing = which == "Testing"
+        if "Input" in given:
+            data_input = given["Input"]
+        else:
+            manifest = {  # [invented] the caller's manifest
+                "Bucket": f"rclsim-datasets-{self.account}",
+                "Name": f"{self.project}/{'test' if testing else 'train'}.manifest",
+            }
+            data_input = {"Assets": [{"GroundTruthManifest": {"S3Object": manifest}}]}
+            if testing:
+                data_input["AutoCreate"] = False
+        out: dict[str, Any] = {"Input": data_input}
+        if trained:
+            output = given.get("Output") or self.assets(f"{which}GroundTruth")
+            if testing and "Output" not in given:
+                output["AutoCreate"] = bool(data_input.get("AutoCreate", False))
+            out["Output"] = output
+            out["Validation"] = given.get("Validation") or self.assets(f"{which}ManifestWithValidation")
+        return out
+
+    def evaluation(self, declared: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The declared EvaluationResult with any missing part filled in: the service always gives both
+        the F1 score and the summary file's location for a trained version."""
+        given = _copy(declared) or {}
+        return {
+            "F1Score": float(given.get("F1Score", 0.0)),  # [invented] 0.0 placeholder when not declared
+            "Summary": given.get("Summary") or self.asset("EvaluationResultSummary"),
+        }
+
+
 def _query_key(query: Any) -> str:
     return hashlib.sha256(json.dumps(query, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -84,8 +198,8 @@ def _page(items: list[Any], params: Mapping[str, Any], query: Any, op: str) -> t
     if token:
         try:
             data = json.loads(base64.urlsafe_b64decode(token.encode()))
-            offset = int(data["o"])
-            valid = data["k"] == _query_key(query)
+            offset = data["o"]
+            valid = type(offset) is int and data["k"] == _query_key(query)
         except (ValueError, KeyError, TypeError):
             valid = False
         if not valid or not 0 <= offset <= len(items):
@@ -146,7 +260,9 @@ class Lifecycle:
             status=decl.status,
             changed_at=created.timestamp() if created else self.clock.now(),
             status_message=decl.status_message,
-            min_iu=decl.min_inference_units if decl.status == "RUNNING" else None,
+            # [invented] 1 unit for a version declared RUNNING without MinInferenceUnits
+            min_iu=(decl.min_inference_units or 1) if decl.status == "RUNNING" else None,
+            max_iu=decl.max_inference_units if decl.status == "RUNNING" else None,
         )
 
     def _current(self, txn: Transaction, decl: VersionDecl) -> VersionState:
@@ -296,9 +412,8 @@ class Lifecycle:
 
     def _describe(self, decl: VersionDecl, state: VersionState) -> dict[str, Any]:
         out: dict[str, Any] = {"ProjectVersionArn": decl.arn}
-        created = _created(decl)
-        if created is not None:
-            out["CreationTimestamp"] = created
+        created = _created(decl) or _arn_time(decl.arn)
+        out["CreationTimestamp"] = created
         if state.min_iu is not None:
             out["MinInferenceUnits"] = state.min_iu
         if state.max_iu is not None:
@@ -306,13 +421,19 @@ class Lifecycle:
         out["Status"] = state.status
         if state.status_message:
             out["StatusMessage"] = state.status_message
-        trained = state.status not in ("TRAINING_IN_PROGRESS", "TRAINING_FAILED")
-        if trained and decl.training_seconds is not None:
-            out["BillableTrainingTimeInSeconds"] = int(round(decl.training_seconds))
-            if created is not None:
-                out["TrainingEndTimestamp"] = created + dt.timedelta(seconds=decl.training_seconds)
-        if trained and decl.evaluation:
-            out["EvaluationResult"] = json.loads(json.dumps(decl.evaluation))
+        trained = state.status not in NEVER_TRAINED
+        files = _OutputFiles(decl)
+        if trained:
+            seconds = decl.training_seconds or 0  # [invented] 0: nothing declared, nothing billed
+            out["BillableTrainingTimeInSeconds"] = int(round(seconds))
+            out["TrainingEndTimestamp"] = created + dt.timedelta(seconds=seconds)
+        out["OutputConfig"] = files.config
+        out["TrainingDataResult"] = files.data_result(decl.training_data, "Training", trained)
+        out["TestingDataResult"] = files.data_result(decl.testing_data, "Testing", trained)
+        if trained or state.status == "TRAINING_FAILED":
+            out["ManifestSummary"] = _copy(decl.manifest_summary) or files.asset("ManifestSummary")
+        if trained:
+            out["EvaluationResult"] = files.evaluation(decl.evaluation)
         if decl.description:
             out["VersionDescription"] = decl.description
         return out
