@@ -173,7 +173,8 @@ def test_reset_and_a_corrupt_state_file(tmp_path: Path, capsys: pytest.CaptureFi
     state.write_text("garbage")
     code = main(["--state-dir", str(tmp_path), "status", "--project-version-arn", ARTICLE_ARN])
     err = capsys.readouterr().err
-    assert code == 1 and "corrupt" in err and "rclsim reset" in err and state.read_text() == "garbage"
+    assert code == 1 and f"{state} is damaged" in err and state.read_text() == "garbage"
+    assert f"rclsim reset --state-dir {tmp_path}" in err
     assert main(["reset", "--state-dir", str(tmp_path)]) == 0
     assert not state.exists()
     assert main(["status", "--state-dir", str(tmp_path), "--project-version-arn", ARTICLE_ARN]) == 0
