@@ -15,6 +15,12 @@ negative width or height, or one lying wholly outside the image, becomes an empt
 height) on the image's edge instead of raising: a detection pipeline should never crash on one odd
 box. Sizes are always given as ``(width, height)``, never NumPy's ``(rows, cols)``.
 
+Any finite ratio converts without overflow: ratios beyond :data:`RATIO_LIMIT` (a million image sizes)
+(three for a width or height) are first clamped to it, which changes no box whose values lie within
+it (``extent * ratio`` of ``1e308`` would otherwise overflow to infinity and ``int`` would raise). The
+response schema refuses such values anyway (see :mod:`rclsim.schemas`: box values lie within -1..2);
+this only keeps code that draws unvalidated boxes from crashing.
+
 Pure Python: no OpenCV, no NumPy, so the detect path can use it for free.
 """
 
@@ -24,7 +30,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["PixelBox", "to_pixels", "to_ratio", "iou"]
+__all__ = ["PixelBox", "to_pixels", "to_ratio", "iou", "RATIO_LIMIT"]
+
+#: Ratios are clamped to +-this before they are multiplied by an image size (see the module docstring).
+RATIO_LIMIT = 1e6
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,10 @@ def _check_size(size: tuple[int, int]) -> tuple[int, int]:
 def _span(start_ratio: float, length_ratio: float, extent: int, name: str) -> tuple[int, int]:
     if not (math.isfinite(start_ratio) and math.isfinite(length_ratio)):
         raise ValueError(f"BoundingBox {name} values must be finite numbers")
+    # Clamped so that extent * ratio stays finite (a start beyond the limit lies wholly outside the
+    # image either way, and a length beyond it covers the image from any start within the limit).
+    start_ratio = -RATIO_LIMIT if start_ratio < -RATIO_LIMIT else min(start_ratio, RATIO_LIMIT)
+    length_ratio = -RATIO_LIMIT if length_ratio < -RATIO_LIMIT else min(length_ratio, 3 * RATIO_LIMIT)
     lo = int(extent * start_ratio)
     hi = lo + int(extent * length_ratio)
     lo_c = min(max(lo, 0), extent)

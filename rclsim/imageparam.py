@@ -8,12 +8,12 @@ dimensions) is decided by the service, or by the fake core; this module only rea
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from .errors import RclsimError
+from .files import parse_json, read_json_file
 
 __all__ = ["image_param", "read_image_bytes", "parse_image_json"]
 
@@ -54,15 +54,10 @@ def parse_image_json(text: str, *, option: str = "--image") -> dict[str, Any]:
     source = option
     if text.startswith("file://"):
         path = Path(text[len("file://") :])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RclsimError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
         source = f"{option} ({path})"
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise RclsimError(f"{source}: malformed JSON: {exc}") from None
+        value = read_json_file(path, where=source)
+    else:
+        value = parse_json(text, source)
     if not isinstance(value, dict):
         raise RclsimError(f'{source}: expected a JSON object such as {{"S3Object": {{...}}}}')
     return value

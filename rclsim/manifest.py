@@ -34,12 +34,11 @@ import re
 import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import RclsimError
-from .files import write_atomically
+from .files import MAX_JSON_DEPTH, depth_exceeds, write_atomically
 from .geometry import to_pixels
 
 __all__ = [
@@ -64,6 +63,8 @@ _GT_TYPE = {DETECTION: "groundtruth/object-detection", CLASSIFICATION: "groundtr
 _KIND_OF_TYPE = {v: k for k, v in _GT_TYPE.items()}
 _META = "-metadata"
 _DEFAULT_ATTRIBUTE = "bounding-box"
+#: The longest line read (a line with a thousand boxes is about 100 KiB); longer ones are bad lines.
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,9 @@ class ManifestProblem:
 @functools.cache
 def manifest_line_schema() -> dict[str, Any]:
     """The committed schema of one manifest line (its ``$defs`` hold the per-pair shapes)."""
-    text = resources.files("rclsim.schemadata").joinpath("manifest-line.schema.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
+    from .schemas import _load
+
+    return _load("manifest-line.schema.json")
 
 
 _TYPE_TESTS = {
@@ -443,6 +444,20 @@ def _entry(data: Any, line: int) -> ManifestEntry:
     )
 
 
+def _forget() -> None:
+    for cached in (manifest_line_schema, _fast_checks, _validators):
+        cached.cache_clear()
+
+
+def _register() -> None:
+    from .kept import on_forget
+
+    on_forget(_forget)
+
+
+_register()
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -464,6 +479,10 @@ def _parse(raw: bytes, line: int) -> ManifestEntry:
         data = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise _LineError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise _LineError(f"JSON nested too deeply (over {MAX_JSON_DEPTH} levels)") from None
+    if isinstance(data, (dict, list)) and depth_exceeds(data, MAX_JSON_DEPTH):
+        raise _LineError(f"JSON nested too deeply (over {MAX_JSON_DEPTH} levels)")
     return _entry(data, line)
 
 
@@ -487,7 +506,18 @@ def iter_manifest(
         raise RclsimError(f"cannot read manifest {p}: {exc.strerror or exc}") from None
     with handle:
         try:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), start=1):
+                if len(raw) > MAX_LINE_BYTES:
+                    # Too long to be a manifest line: report it, then skip the rest of it unread.
+                    while raw and not raw.endswith(b"\n"):
+                        raw = handle.readline(MAX_LINE_BYTES)
+                    if problems is not None:
+                        problems.append(
+                            ManifestProblem(
+                                number, f"line longer than {MAX_LINE_BYTES} bytes: not a manifest line"
+                            )
+                        )
+                    continue
                 if not raw.strip():
                     continue
                 try:

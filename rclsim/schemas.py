@@ -14,11 +14,22 @@ nothing about extra keys or NaN):
   botocore adds on the client; it is accepted and ignored.
 * Numbers must be finite. JSON Schema cannot say that, so the schemas carry a keyword of rclsim's own,
   ``"finite": true``, which :func:`response_problems` enforces (other validators ignore it).
+* ``BoundingBox`` and ``Point`` values must be ratios of the image size: from :data:`RATIO_MIN` (-1) to
+  :data:`RATIO_MAX` (2). The model says only "Float", and the service documents values a little below
+  0 or above 1 for an object at the image's edge (every recorded value lies in 0..1), so a full image
+  size of slack is allowed on each side; a value beyond it cannot describe this image (it is usually
+  a pixel count written as a ratio) and would only overflow whatever draws it. The keyword is
+  rclsim's own, ``"ratio": true`` (not ``minimum``/``maximum``, which would claim the model says so).
+
+Which schemas are in force is part of every cached verdict (:func:`schema_fingerprint`): a file found
+valid under one schema is checked again under another. :func:`rclsim.kept.forget_all` also forgets the
+loaded schemas.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -35,6 +46,9 @@ __all__ = [
     "derive_response_schema",
     "response_problems",
     "recording_problems",
+    "schema_fingerprint",
+    "RATIO_MIN",
+    "RATIO_MAX",
 ]
 
 RESPONSE_SCHEMA_ID = "urn:rclsim:schema:detect-custom-labels-response"
@@ -49,6 +63,19 @@ _REQUIRED_BEYOND_MODEL = {
     "BoundingBox": ["Width", "Height", "Left", "Top"],
     "Point": ["X", "Y"],
 }
+
+#: Members that are ratios of the image size (see the module docstring), and their accepted range.
+_RATIO_MEMBERS = {"BoundingBox": ("Width", "Height", "Left", "Top"), "Point": ("X", "Y")}
+RATIO_MIN = -1.0
+RATIO_MAX = 2.0
+
+#: Every committed schema: a change to any of them changes :func:`schema_fingerprint`.
+SCHEMA_FILES = (
+    "detect-custom-labels-response.schema.json",
+    "recording.schema.json",
+    "models.schema.json",
+    "manifest-line.schema.json",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +96,8 @@ def _shape_schema(shape: Any, defs: dict[str, Any]) -> dict[str, Any]:
         if shape.name not in defs:
             defs[shape.name] = {}  # placeholder first: shapes may be recursive
             props = {name: _shape_schema(member, defs) for name, member in shape.members.items()}
+            for name in _RATIO_MEMBERS.get(shape.name, ()):
+                props[name]["ratio"] = True
             node: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
             required = list(shape.required_members) + [
                 m for m in _REQUIRED_BEYOND_MODEL.get(shape.name, []) if m not in shape.required_members
@@ -126,6 +155,7 @@ def derive_response_schema() -> dict[str, Any]:
         "description": (
             "Derived from botocore's Rekognition model by rclsim.schemas.derive_response_schema. "
             "Beyond the model: required members, no unknown keys, finite numbers ('finite' is rclsim's "
+            "own keyword), BoundingBox and Point values within -1..2 of the image size ('ratio', rclsim's "
             "own keyword), ResponseMetadata accepted."
         ),
         **top,
@@ -133,10 +163,26 @@ def derive_response_schema() -> dict[str, Any]:
     }
 
 
-def _load(name: str) -> dict[str, Any]:
+@functools.cache
+def _read_schema(name: str) -> dict[str, Any]:
     text = resources.files("rclsim.schemadata").joinpath(name).read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
+
+
+def _load(name: str) -> dict[str, Any]:
+    """A committed schema file, parsed (the one place schemas are read from). Shared: read-only."""
+    return _read_schema(name)
+
+
+@functools.cache
+def schema_fingerprint() -> str:
+    """A short hash of every schema in force; part of each cached validation verdict's name."""
+    digest = hashlib.sha256()
+    for name in SCHEMA_FILES:
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(json.dumps(_load(name), sort_keys=True, separators=(",", ":")).encode("utf-8") + b"\0")
+    return digest.hexdigest()[:16]
 
 
 @functools.cache
@@ -164,12 +210,41 @@ def _finite(validator: Any, wanted: Any, instance: Any, schema: Any) -> Any:
         yield ValidationError(f"{instance!r} is not a finite number")
 
 
+def _ratio(validator: Any, wanted: Any, instance: Any, schema: Any) -> Any:
+    from jsonschema.exceptions import ValidationError
+
+    if (
+        wanted
+        and isinstance(instance, (int, float))
+        and not isinstance(instance, bool)
+        and math.isfinite(instance)
+        and not RATIO_MIN <= instance <= RATIO_MAX
+    ):
+        yield ValidationError(
+            f"{instance!r} is not a ratio of the image size (box values lie within {RATIO_MIN:g} to "
+            f"{RATIO_MAX:g}; was it written in pixels?)"
+        )
+
+
+def forget_schemas() -> None:
+    """Drop the loaded schemas, validators and fingerprint (they are read again when next needed)."""
+    for cached in (
+        _read_schema,
+        response_schema,
+        recording_schema,
+        models_schema,
+        _validator,
+        schema_fingerprint,
+    ):
+        cached.cache_clear()
+
+
 @functools.cache
 def _validator(schema_id: str) -> Any:
     import jsonschema
     from referencing import Registry, Resource
 
-    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"finite": _finite})
+    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"finite": _finite, "ratio": _ratio})
     schemas = {s["$id"]: s for s in (response_schema(), recording_schema(), models_schema())}
     registry: Registry = Registry().with_resources(
         (sid, Resource.from_contents(s)) for sid, s in schemas.items()
@@ -213,3 +288,12 @@ def looks_like_recording(data: Any) -> bool:
 
 def looks_like_models(data: Any) -> bool:
     return isinstance(data, Mapping) and data.get("format") == "rclsim.models"
+
+
+def _register() -> None:
+    from .kept import on_forget
+
+    on_forget(forget_schemas)
+
+
+_register()

@@ -2,9 +2,14 @@
 
 Checking a recording or ``models.json`` against its schema costs milliseconds (and importing
 jsonschema more), which every ``rclsim detect`` process would otherwise pay. A valid file's verdict
-is an empty marker named by the SHA-256 of its bytes (and the schema generation) under the user's
-cache folder: ``RCLSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/rclsim`` or ``~/.cache/rclsim``, never the
-installed package. A changed file has another hash, so it is validated again.
+is an empty marker named by the SHA-256 of its bytes and the fingerprint of the schemas in force
+(:func:`rclsim.schemas.schema_fingerprint`, a hash of every committed schema) under the user's cache
+folder: ``RCLSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/rclsim`` or ``~/.cache/rclsim``, never the
+installed package. A changed file has another hash, and a changed schema another fingerprint, so
+either is validated again; nobody has to remember to bump a version.
+
+Staleness: a verdict is about content, so it needs no file stamp (the per-process caches of
+:mod:`rclsim.kept` and the recordings index, which are about files, use :func:`rclsim.kept.file_stamp`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from pathlib import Path
 
 __all__ = ["cache_dir", "known_valid", "remember_valid"]
 
-# Bumped whenever a schema changes, so verdicts cached under an older schema are not trusted.
-_VERDICT_VERSION = "1"
+# The layout of a verdict's name; the schemas themselves are in the name by their fingerprint.
+_VERDICT_VERSION = "2"
 
 
 def cache_dir() -> Path:
@@ -27,7 +32,9 @@ def cache_dir() -> Path:
 
 
 def _verdict_path(digest: str) -> Path:
-    return cache_dir() / "validated" / f"v{_VERDICT_VERSION}-{digest}"
+    from .schemas import schema_fingerprint
+
+    return cache_dir() / "validated" / f"v{_VERDICT_VERSION}-{schema_fingerprint()}-{digest}"
 
 
 def known_valid(digest: str) -> bool:

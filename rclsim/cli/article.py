@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import RclsimError
-from .common import _backend, _load_json_file, _print, _schema_problems
+from ..files import parse_json, read_json_file
+from .common import _backend, _print, _schema_problems
+
+
+def _load_json_file(name: str) -> Any:
+    """A JSON file named on the command line (``-``: stdin), through the one JSON reader
+    (:func:`rclsim.files.parse_json`): every failure is one line naming the file."""
+    if name == "-":
+        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes when it has them: UTF-8 is checked here
+        return parse_json(stream.read(), "stdin")
+    return read_json_file(name)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -97,9 +106,9 @@ def _looks_like_manifest(name: str) -> bool:
         return True
     try:
         with open(name, "rb") as handle:
-            first = handle.readline().decode("utf-8-sig").strip()
-        data = json.loads(first) if first else None
-    except (OSError, ValueError):
+            first = handle.readline(1 << 20).strip()  # a manifest line is far shorter
+        data = parse_json(first, name) if first else None
+    except (OSError, RclsimError):
         return False
     return isinstance(data, dict) and "source-ref" in data
 
