@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import rclsim
 from rclsim import kept, schemas, verdicts
 from rclsim.cli import main
-from rclsim.errors import RclsimError, RecordingError
+from rclsim.errors import RecordingError
 from rclsim.geometry import to_pixels
 from rclsim.recordings import RecordingStore
 from rclsim.responses import ResponseFolder
@@ -202,7 +202,7 @@ def test_oversized_json_file_is_refused_by_name(
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_literals_are_malformed_everywhere(tmp_path: Path, literal: str) -> None:
-    text = '{"CustomLabels": [{"Name": "a", "Confidence": %s}]}' % literal
+    text = '{"CustomLabels": [{"Name": "a", "Confidence": ' + literal + "}]}"
     (tmp_path / "a.json").write_text(text)
     (tmp_path / "a.png").write_bytes(png_bytes(8, 8))
     with pytest.raises(RecordingError, match="not valid JSON"):
