@@ -12,13 +12,14 @@ The Python API in one screen::
     )
     annotated = rclsim.annotate(image, response["CustomLabels"])   # OpenCV, imported on first use
 
-Importing rclsim is cheap: the drop-in's inert hook is registered when botocore's handlers are first
-loaded, boto3 is imported when a backend is made, OpenCV only when something is drawn.
+Importing rclsim is cheap: every name above is loaded on first use; the drop-in's inert hook
+(:mod:`rclsim.hook`) is registered when botocore's handlers are first loaded, boto3 is imported when a
+backend is made, OpenCV only when something is drawn.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -29,13 +30,6 @@ ARTICLE_MODEL_ARN = (
 )
 ARTICLE_PROJECT_ARN = "arn:aws:rekognition:ap-northeast-1:123456789012:project/licence-plates/1609459100000"
 ARTICLE_IMAGE = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a31335627a0.jpg"}}
-
-from .backends import BACKENDS, Backend, get_backend  # noqa: E402
-from .control import find_running, running_model  # noqa: E402
-from .dropin import install_when_botocore_loads as _install_dropin  # noqa: E402
-from .dropin import mock  # noqa: E402
-from .errors import RclsimError, RecordingError  # noqa: E402
-from .imageparam import image_param  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -56,17 +50,50 @@ __all__ = [
     "to_pixels",
 ]
 
-# The boto3 drop-in's hook must be on every botocore session made from now on, so that clients created
-# before a `with rclsim.mock():` block are covered too. It does nothing while no mock is active.
-_install_dropin()
+# Every public name is loaded on first use, so that ``import rclsim.geometry`` (or the CLI's detect
+# path) pays for neither the fake core, nor botocore, nor OpenCV.
+_LAZY = {
+    "BACKENDS": "backends",
+    "Backend": "backends",
+    "get_backend": "backends",
+    "running_model": "control",
+    "find_running": "control",
+    "mock": "dropin",
+    "image_param": "imageparam",
+    "RclsimError": "errors",
+    "RecordingError": "errors",
+    "annotate": "drawing",
+    "side_by_side": "drawing",
+    "to_pixels": "geometry",
+}
 
-_LAZY = {"annotate": "drawing", "side_by_side": "drawing", "to_pixels": "geometry"}
+if TYPE_CHECKING:
+    from .backends import BACKENDS, Backend, get_backend
+    from .control import find_running, running_model
+    from .drawing import annotate, side_by_side
+    from .dropin import mock
+    from .errors import RclsimError, RecordingError
+    from .geometry import to_pixels
+    from .imageparam import image_param
 
 
 def __getattr__(name: str) -> Any:
-    # Drawing pulls in OpenCV; load it only when someone draws.
-    if name in _LAZY:
-        import importlib
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rclsim' has no attribute {name!r}")
+    import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'rclsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found once; later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+# The boto3 drop-in's hook must be on every botocore session made from now on, so that clients created
+# before a `with rclsim.mock():` block are covered too. It does nothing while no mock is active.
+from .hook import install_when_botocore_loads as _install_hook  # noqa: E402
+
+_install_hook()

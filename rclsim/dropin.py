@@ -10,10 +10,10 @@ credentials are needed and nothing leaves the process; and because ``before-call
 ``before-send``, moto's hook (on ``before-send``) never sees Rekognition calls, in either nesting order.
 (Retries do not apply: the fake answers every call at once.)
 
-The hook is registered when rclsim is imported, on every botocore session made from then on (through
-``botocore.handlers.BUILTIN_HANDLERS``) and on boto3's default session if it exists; it does nothing
-unless a mock is active. So clients created before the
-``with`` block (after ``import rclsim``) are covered too. Other services are left alone, for moto or
+The hook is registered when rclsim is imported (:mod:`rclsim.hook`, which imports neither botocore nor
+this module), on every botocore session made from then on and on boto3's default session if it
+exists; it does nothing unless a mock is active. So clients created before the ``with`` block (after
+``import rclsim``) are covered too. Other services are left alone, for moto or
 real AWS; Rekognition operations other than the Custom Labels ones get a clear error and never leave
 the process.
 """
@@ -30,16 +30,14 @@ from typing import Any, TypeVar
 
 from .backends.base import Backend
 from .backends.fake import FakeBackend
+from .hook import install, register_on_default_session
 
 __all__ = ["mock", "install"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_EVENT = "before-call.rekognition"
-_UNIQUE_ID = "rclsim-dropin"
 _lock = threading.RLock()
 _active: list[Backend] = []
-_installed = False
 # Set while a mock's own backend is calling real AWS (record mode), so its client is not intercepted.
 _passing_through = threading.local()
 
@@ -107,7 +105,7 @@ def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) ->
 
 
 def _encoded_answers(backend: Backend) -> Any:
-    """The JSON of this fake's earlier answers, reused as the endpoint does (see :func:`rclsim.wire.handle`)."""
+    """The JSON of this fake's earlier answers, reused as the endpoint does (:func:`rclsim.wire.handle`)."""
     encoded = getattr(backend, "_wire_encoded", None)
     if encoded is None and isinstance(backend, FakeBackend):
         encoded = backend._wire_encoded = {}  # type: ignore[attr-defined]
@@ -134,84 +132,6 @@ def _caller(backend: Backend, region: str | None) -> Any:
             _passing_through.on = False
 
     return call
-
-
-def install() -> None:
-    """Register the hook (idempotent): on sessions made from now on, and on boto3's default session."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        import sys
-
-        # From sys.modules: during botocore's own import the package has no 'handlers' attribute yet.
-        handlers: Any = sys.modules.get("botocore.handlers")
-        if handlers is None:
-            import importlib
-
-            handlers = importlib.import_module("botocore.handlers")
-        handlers.BUILTIN_HANDLERS.append((_EVENT, _before_call, handlers.REGISTER_FIRST))
-        _installed = True
-    _register_on_default_session()
-
-
-class _InstallOnImport:
-    """A one-shot import hook: when botocore's handlers module is first imported (by boto3, by a
-    client), register rclsim's hook right after it. So ``import rclsim`` itself does not import
-    botocore (the CLI's detect path stays as quick as ``import boto3``), and still every session made
-    afterwards carries the hook."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "botocore.handlers":
-            return None
-        import importlib.util
-        import sys
-
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # one shot; and let the normal finders find the module
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        original = spec.loader.exec_module
-
-        def exec_module(module: Any) -> None:
-            original(module)
-            install()
-
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-
-def install_when_botocore_loads() -> None:
-    """Register the hook now if botocore's handlers are loaded, else as soon as they are."""
-    import sys
-
-    if "botocore.handlers" in sys.modules:
-        install()
-    elif not any(isinstance(finder, _InstallOnImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _InstallOnImport())  # type: ignore[arg-type]
-
-
-_registered_on: Any = None  # a weak reference to the default session the hooks were last put on
-
-
-def _register_on_default_session() -> None:
-    """Put the hooks on boto3's default session, once per session (registering asks botocore to
-    inspect the handlers' signatures: ~0.1 ms, which every mock would otherwise pay)."""
-    import sys
-    import weakref
-
-    global _registered_on
-    boto3 = sys.modules.get("boto3")
-    session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 else None
-    if session is None or (_registered_on is not None and _registered_on() is session):
-        return
-    events = session._session.get_component("event_emitter")
-    events.register_first(_EVENT, _before_call, unique_id=_UNIQUE_ID)
-    try:
-        _registered_on = weakref.ref(session)
-    except TypeError:  # a session that cannot be weakly referenced: register every time
-        _registered_on = None
 
 
 _SETTINGS_KEYS = (
@@ -335,7 +255,7 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
 
     def __enter__(self) -> Backend:
         install()
-        _register_on_default_session()
+        register_on_default_session()
         self.backend = self._make_backend()
         self._env = _environment()
         self._env.__enter__()

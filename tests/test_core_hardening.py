@@ -29,7 +29,9 @@ def core() -> FakeRekognition:
         {},
     ],
 )
-def test_an_image_with_null_members_is_the_services_invalid_parameter(core: FakeRekognition, image: Any) -> None:
+def test_an_image_with_null_members_is_the_services_invalid_parameter(
+    core: FakeRekognition, image: Any
+) -> None:
     with pytest.raises(ClientError) as info:
         core.call("DetectCustomLabels", {"ProjectVersionArn": ARTICLE_ARN, "Image": image})
     assert info.value.response["Error"]["Code"] == "InvalidParameterException"

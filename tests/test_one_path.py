@@ -126,7 +126,13 @@ def via_cli(tmp_path: Any) -> list[Any]:
 
 def _cli_args(operation: str, params: dict[str, Any]) -> list[str]:
     if operation == "DetectCustomLabels":
-        argv = ["detect", "--project-version-arn", params["ProjectVersionArn"], "--image", json.dumps(ARTICLE_S3)]
+        argv = [
+            "detect",
+            "--project-version-arn",
+            params["ProjectVersionArn"],
+            "--image",
+            json.dumps(ARTICLE_S3),
+        ]
         if "MinConfidence" in params:
             argv += ["--min-confidence", str(params["MinConfidence"])]
         if "MaxResults" in params:
@@ -246,7 +252,7 @@ def test_the_cli_answers_as_the_backend_api(tmp_path: Any) -> None:
     expected = via_backend_api()
     got = via_cli(tmp_path)
     # The CLI covers detect, start, status and stop; compare those calls.
-    for (operation, _), want, have in zip(CALLS, expected, got):
+    for (operation, _), want, have in zip(CALLS, expected, got, strict=True):
         if operation in ("DescribeProjects",):
             continue
         if operation in ("StartProjectVersion", "StopProjectVersion"):
@@ -254,8 +260,9 @@ def test_the_cli_answers_as_the_backend_api(tmp_path: Any) -> None:
             continue
         if operation == "DescribeProjectVersions":
             assert have[0] == "ok"
-            assert have[1]["ProjectVersionDescriptions"][0]["Status"] == (
-                want[1]["ProjectVersionDescriptions"][0]["Status"]
+            assert (
+                have[1]["ProjectVersionDescriptions"][0]["Status"]
+                == (want[1]["ProjectVersionDescriptions"][0]["Status"])
             )
             continue
         assert have == want, operation
@@ -269,7 +276,9 @@ def test_a_model_of_another_region_is_not_found_through_the_dropin() -> None:
         tokyo = boto3.client("rekognition", region_name=REGION)
         virginia = boto3.client("rekognition", region_name="us-east-1")
         tokyo.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
-        assert len(tokyo.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)["CustomLabels"])
+        assert len(
+            tokyo.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)["CustomLabels"]
+        )
         with pytest.raises(virginia.exceptions.ResourceNotFoundException):
             virginia.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
         with pytest.raises(virginia.exceptions.ResourceNotFoundException):
