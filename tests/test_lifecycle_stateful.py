@@ -21,10 +21,18 @@ What the reference encodes:
 * An unknown (well-formed) version ARN gives ResourceNotFoundException for start, stop and detect [M].
 * Describe's Min/MaxInferenceUnits reflect the last accepted StartProjectVersion (section 5, [U] for
   "last"); before any start they are absent.
+
+Each machine runs twice: over the in-memory store (the Python API's default) and over the SQLite file
+the CLI and ``rclsim serve`` use (``state_dir``). The file machines add two rules: another process's
+view of the same file (a second backend on it) agrees with the reference, and ``rclsim reset`` deleting
+the file under the running backend puts every model back in its declared status and the cost meter at
+zero (the store notices and opens a fresh file).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +44,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import rclsim
 from rclsim.clock import ManualClock
+from rclsim.state import StateStore
 
 ARN = rclsim.ARTICLE_MODEL_ARN
 PROJECT = rclsim.ARTICLE_PROJECT_ARN
@@ -144,13 +153,18 @@ class LifecycleMachine(RuleBasedStateMachine):
     """Random walks over start/stop/detect/describe/advance; see the module docstring."""
 
     scale: float = 1.0
+    in_file: bool = False  # state in a SQLite file (state_dir) rather than in memory
 
     @initialize()
     def fresh_backend(self) -> None:
         self.clock = ManualClock()
-        self.backend = rclsim.get_backend("replay", clock=self.clock, time_scale=self.scale)
+        self.state_dir = tempfile.mkdtemp(prefix="rclsim-stateful-") if self.in_file else None
+        self.backend = self.open_backend()
         self.refs = {arn: Reference(self.scale) for arn in MODELS}
         self.last_billed = {arn: 0.0 for arn in MODELS}
+
+    def open_backend(self) -> rclsim.Backend:
+        return rclsim.get_backend("replay", clock=self.clock, time_scale=self.scale, state_dir=self.state_dir)
 
     def now(self) -> float:
         return self.clock.now()
@@ -233,11 +247,31 @@ class LifecycleMachine(RuleBasedStateMachine):
             got, _ = outcome(self.backend.detect_custom_labels, ProjectVersionArn=UNKNOWN_ARN, Image=IMAGE)
         assert got == "ResourceNotFoundException"
 
+    @precondition(lambda self: self.in_file)
+    @rule()
+    def another_process_reads_the_same_file(self) -> None:
+        other = self.open_backend()
+        try:
+            for arn in MODELS:
+                self.check_describe(arn, other)
+            assert other.bill().lines == self.backend.bill().lines
+        finally:
+            other.close()
+
+    @precondition(lambda self: self.in_file)
+    @rule()
+    def rclsim_reset_under_the_backend(self) -> None:
+        assert self.state_dir is not None
+        StateStore.reset(self.state_dir)  # what 'rclsim reset' does, while this backend runs
+        self.refs = {arn: Reference(self.scale, history=["reset"]) for arn in MODELS}
+        self.last_billed = {arn: 0.0 for arn in MODELS}
+
     # -- checks ----------------------------------------------------------------------------------------
-    def check_describe(self, arn: str) -> None:
+    def check_describe(self, arn: str, backend: rclsim.Backend | None = None) -> None:
         ref = self.refs[arn]
         ref.settle(self.now())
-        found = self.backend.describe_project_versions(ProjectArn=PROJECT, VersionNames=[MODELS[arn]])
+        backend = backend or self.backend
+        found = backend.describe_project_versions(ProjectArn=PROJECT, VersionNames=[MODELS[arn]])
         rows = found["ProjectVersionDescriptions"]
         assert len(rows) == 1 and rows[0]["ProjectVersionArn"] == arn
         row = rows[0]
@@ -274,6 +308,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         backend = getattr(self, "backend", None)
         if backend is not None:
             backend.close()
+        if getattr(self, "state_dir", None):
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 class InstantLifecycleMachine(LifecycleMachine):
@@ -282,8 +318,24 @@ class InstantLifecycleMachine(LifecycleMachine):
     scale = 0.0
 
 
+class FileLifecycleMachine(LifecycleMachine):
+    """The same walks over the SQLite state file, with its two extra rules."""
+
+    in_file = True
+
+
+class InstantFileLifecycleMachine(InstantLifecycleMachine):
+    in_file = True
+
+
 _settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+# Each step in a file commits to disk: fewer, shorter walks keep CI's time modest.
+_file_settings = settings(max_examples=20, stateful_step_count=25, deadline=None)
 TestLifecycleRealDurations = LifecycleMachine.TestCase
 TestLifecycleRealDurations.settings = _settings
 TestLifecycleInstant = InstantLifecycleMachine.TestCase
 TestLifecycleInstant.settings = _settings
+TestLifecycleRealDurationsInFile = FileLifecycleMachine.TestCase
+TestLifecycleRealDurationsInFile.settings = _file_settings
+TestLifecycleInstantInFile = InstantFileLifecycleMachine.TestCase
+TestLifecycleInstantInFile.settings = _file_settings
