@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["Copier", "copy_labels", "copier_for"]
+__all__ = ["Copier", "copy_labels", "copier_for", "copy_tree"]
 
 
 def copy_labels(labels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -61,3 +61,13 @@ def copier_for(labels: Sequence[dict[str, Any]]) -> Copier:
     if all(label.get("Geometry", {}).keys() == {"BoundingBox"} for label in labels):
         return _copy_boxed
     return copy_labels
+
+
+def copy_tree(value: Any) -> Any:
+    """A copy of JSON-like data (dicts and lists new, leaves shared): for answers of any shape."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_tree(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_tree(item) for item in value]
+    return value

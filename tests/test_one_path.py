@@ -306,3 +306,37 @@ def test_a_backend_given_a_region_answers_only_that_regions_models() -> None:
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
     tokyo = rclsim.get_backend("replay", region=REGION)
     tokyo.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+
+
+def test_the_dropins_answers_are_botocores_parse_and_the_callers_own() -> None:
+    """A repeated answer is botocore's parse of the same wire body, each caller's to change, with the
+    ResponseMetadata botocore makes of its own headers."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import convert_to_response_dict
+    from botocore.parsers import create_parser
+
+    bodies: list[tuple[object, bytes]] = []
+    with rclsim.mock():
+        client = boto3.client("rekognition", region_name=REGION)
+        client.meta.events.register(
+            "after-call.rekognition.DetectCustomLabels",
+            lambda http_response, **kw: bodies.append((http_response, http_response.content)),
+        )
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        answers = [
+            client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3) for _ in range(3)
+        ]
+        answers[0]["CustomLabels"][0]["Geometry"]["BoundingBox"]["Left"] = -5.0
+        answers[0]["CustomLabels"].pop()
+        again = client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+    model = client.meta.service_model.operation_model("DetectCustomLabels")
+    for (http, _), answer in zip(bodies[1:], answers[1:] + [again], strict=True):
+        assert isinstance(http, AWSResponse)
+        fresh = create_parser("json").parse(convert_to_response_dict(http, model), model.output_shape)
+        fresh["ResponseMetadata"]["RetryAttempts"] = 0
+        assert answer == fresh
+    assert (
+        len(again["CustomLabels"]) == 31 and again["CustomLabels"][0]["Geometry"]["BoundingBox"]["Left"] > 0
+    )
+    ids = {a["ResponseMetadata"]["RequestId"] for a in answers + [again]}
+    assert len(ids) == 4
