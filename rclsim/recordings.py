@@ -5,10 +5,20 @@ Two kinds of file answer requests:
 * **Recordings** (``*.json`` whose ``format`` is ``rclsim.recording``): one request and its response,
   with the model ARN, region, image identity and size, the request's ``MinConfidence`` and
   ``MaxResults`` and when it was recorded. Schema: ``rclsim/schemadata/recording.schema.json``.
-* **The article's habit**: a plain AWS response ``NAME.json`` beside an image ``NAME.jpg`` (or
-  ``.jpeg``/``.png``) answers for that image, for any model ARN. The image is matched by the sha256
-  of its bytes, and an ``S3Object`` request matches when its key ends with the image's path inside the
-  recordings folder (``test-qiita/9c5f2a31335627a0.jpg`` matches ``.../9c5f2a31335627a0.jpg``).
+* **The article's habit**: a plain AWS response ``NAME.json`` answers for the image ``NAME.jpg`` (or
+  ``.jpeg``/``.png``, in any case), for any model ARN. An ``S3Object`` request matches when its key,
+  without its image extension, ends with the response's path inside the folder without ``.json``
+  (``x/a.json`` answers ``s3://bucket/photos/x/a.jpg``, not ``s3://bucket/y/a.jpg``); when several
+  responses match, the one matching the most trailing folders wins. When the image itself lies
+  beside the response, requests with its bytes match too (by sha256).
+
+Which file answers which image is decided here once, by :func:`folder_files`, :func:`answer_kind`
+and :func:`rank_by_key`, for ``rclsim detect --recordings`` (:class:`RecordingStore`) and for
+``rclsim evaluate``/``sim fit``/``manifest write --responses`` (:class:`rclsim.responses.ResponseFolder`)
+alike. A ``*.json`` (any case) is a recording when it has a ``format``; ``models.json`` is skipped; a
+plain response when it has ``CustomLabels`` or lies beside an image of its name (then it must be a
+valid response); anything else (notes, evaluation summaries) is skipped. A response beside two images
+of its name (``a.jpg`` and ``a.png``) is an error: which one it answers for would be a guess.
 
 Every file is checked against its schema when first loaded; the verdict for a valid file is cached by
 content hash under the user's cache folder (``RCLSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/rclsim`` or
@@ -32,10 +42,17 @@ from typing import Any
 
 from .apimodel import mask_account
 from .errors import RclsimError, RecordingError
+from .files import read_json_bytes
 from .imageinfo import NotAnImage, read_image_info
 from .kept import file_stamp, kept, on_forget
 from .labelcopy import copy_labels
-from .schemas import looks_like_recording, recording_problems, response_problems
+from .schemas import (
+    looks_like_models,
+    looks_like_recording,
+    recording_problems,
+    response_problems,
+    schema_fingerprint,
+)
 from .verdicts import cache_dir, known_valid, remember_valid
 
 __all__ = [
@@ -44,9 +61,106 @@ __all__ = [
     "RecordingStore",
     "builtin_recordings_dir",
     "recording_dirs_from_env",
+    "FolderFile",
+    "folder_files",
+    "answer_kind",
+    "key_name_parts",
+    "rank_by_key",
+    "read_answer_json",
 ]
 
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
+#: Image extensions a plain response's image may have (compared in lower case).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+# -- which file answers which image: the one rule for every folder of answers ---------------------
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    """One ``*.json`` of a folder of answers, and the image of its name beside it (if any)."""
+
+    rel: str  # posix path inside the folder
+    path: Path
+    image: str | None  # posix path inside the folder of NAME.jpg/.jpeg/.png beside NAME.json
+
+    @property
+    def name_parts(self) -> tuple[str, ...]:
+        """What a plain response answers for: its path inside the folder without ``.json``."""
+        return tuple(self.rel[: -len(".json")].split("/"))
+
+
+def folder_files(root: Path) -> list[FolderFile]:
+    """Every ``*.json`` under ``root`` (any depth, extension in any case), in ``sorted(rglob)`` order,
+    each with the image of its name beside it. A JSON beside two such images is an error."""
+    top = os.fspath(root)
+    found: list[FolderFile] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        prefix = "" if dirpath == top else os.path.relpath(dirpath, top).replace(os.sep, "/") + "/"
+        images: dict[str, list[str]] = {}
+        for name in filenames:
+            stem, ext = os.path.splitext(name)
+            if ext.lower() in IMAGE_EXTENSIONS:
+                images.setdefault(stem, []).append(name)
+        for name in filenames:
+            if not name.lower().endswith(".json"):
+                continue
+            beside = sorted(images.get(name[: -len(".json")], ()))
+            path = root / (prefix + name)
+            if len(beside) > 1:
+                raise RecordingError(
+                    f"{path}: lies beside {len(beside)} images of its name ({', '.join(beside)}), so which "
+                    f"one it answers for is ambiguous: rename or move all but one"
+                )
+            found.append(FolderFile(prefix + name, path, prefix + beside[0] if beside else None))
+    found.sort(key=lambda f: f.rel.split("/"))
+    return found
+
+
+def answer_kind(data: Any, beside_image: bool) -> str | None:
+    """``"recording"``, ``"response"`` (a plain DetectCustomLabels response) or None (not an answer:
+    ``models.json``, notes, evaluation summaries). A JSON beside an image of its name is taken for a
+    response, so a broken one is reported rather than skipped."""
+    if looks_like_models(data):
+        return None
+    if looks_like_recording(data):
+        return "recording"
+    if beside_image or (isinstance(data, Mapping) and "CustomLabels" in data):
+        return "response"
+    return None
+
+
+def key_name_parts(key: str) -> tuple[str, ...]:
+    """An S3 key (or source-ref path) as the name a plain response would have: its parts, the last
+    without its image extension (``photos/x/a.JPG`` -> ``("photos", "x", "a")``)."""
+    path = PurePosixPath(key)
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        path = path.with_suffix("")
+    return path.parts
+
+
+def _match_length(key_parts: tuple[str, ...], name_parts: tuple[str, ...]) -> int:
+    n = len(name_parts)
+    return n if n and len(key_parts) >= n and key_parts[-n:] == name_parts else 0
+
+
+def rank_by_key(key: str, items: Iterable[Any], name_parts: Any) -> list[Any]:
+    """The ``items`` (plain responses; ``name_parts(item)`` gives each one's name) that answer for
+    ``key``, best first: the most trailing folders matched, then folder order."""
+    wanted = key_name_parts(key)
+    scored = [(_match_length(wanted, name_parts(item)), i, item) for i, item in enumerate(items)]
+    return [item for length, _, item in sorted((s for s in scored if s[0]), key=lambda s: (-s[0], s[1]))]
+
+
+def read_answer_json(path: Path) -> tuple[Any, str]:
+    """A file of a folder of answers, parsed by the one JSON reader, and the sha256 of its bytes."""
+    return _read_json(path)
+
+
+def _read_json(path: Path) -> tuple[Any, str]:
+    data, raw = read_json_bytes(path, error=RecordingError)
+    return data, hashlib.sha256(raw).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -87,7 +201,7 @@ class Recording:
         max_results: int | None,
         recorded_at: str | None,
         labels: tuple[dict[str, Any], ...] | None = None,
-        sidecar_relpath: PurePosixPath | None = None,
+        sidecar_relpath: PurePosixPath | None = None,  # a plain response's path without .json
         lowest_confidence: float | None = None,
         label_count: int | None = None,
     ) -> None:
@@ -165,22 +279,6 @@ def recording_dirs_from_env(environ: Mapping[str, str] | None = None) -> list[Pa
     return [Path(p) for p in value.split(os.pathsep) if p.strip()]
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _read_json(path: Path) -> tuple[Any, str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RecordingError(f"{path}: malformed JSON: {exc}") from None
-    return data, hashlib.sha256(raw).hexdigest()
-
-
 def _check(path: Path, digest: str, problems_of: Any, data: Any) -> None:
     if known_valid(digest):
         return
@@ -190,14 +288,6 @@ def _check(path: Path, digest: str, problems_of: Any, data: Any) -> None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise RecordingError(f"{path}: fails the schema at {first.path}: {first.message}{more}")
     remember_valid(digest)
-
-
-def _image_beside(path: Path) -> Path | None:
-    for suffix in _IMAGE_SUFFIXES:
-        candidate = path.with_suffix(suffix)
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _load_recording(path: Path, data: Any, digest: str) -> Recording:
@@ -218,31 +308,36 @@ def _load_recording(path: Path, data: Any, digest: str) -> Recording:
     )
 
 
-def _load_sidecar(path: Path, data: Any, digest: str, image_path: Path, root: Path) -> Recording:
+def _load_sidecar(
+    path: Path, data: Any, digest: str, image_path: Path | None, name: PurePosixPath
+) -> Recording:
     _check(path, digest, response_problems, data)
-    try:
-        image_bytes = image_path.read_bytes()
-    except OSError as exc:
-        raise RecordingError(f"{image_path}: cannot read: {exc.strerror or exc}") from None
     width: int | None = None
     height: int | None = None
-    try:
-        info = read_image_info(image_bytes)
-        width, height = info.width, info.height
-    except NotAnImage:
-        pass  # still matchable by its bytes' hash
+    sha: str | None = None
+    if image_path is not None:
+        try:
+            image_bytes = image_path.read_bytes()
+        except OSError as exc:
+            raise RecordingError(f"{image_path}: cannot read: {exc.strerror or exc}") from None
+        sha = hashlib.sha256(image_bytes).hexdigest()
+        try:
+            info = read_image_info(image_bytes)
+            width, height = info.width, info.height
+        except NotAnImage:
+            pass  # still matchable by its bytes' hash
     return Recording(
         path=path,
         project_version_arn=None,
         region=None,
-        image=ImageRef(sha256=hashlib.sha256(image_bytes).hexdigest()),
+        image=ImageRef(sha256=sha),
         width=width,
         height=height,
         min_confidence=None,
         max_results=None,
         recorded_at=None,
         labels=_by_confidence(data["CustomLabels"]),
-        sidecar_relpath=PurePosixPath(image_path.relative_to(root).as_posix()),
+        sidecar_relpath=name,
     )
 
 
@@ -288,13 +383,14 @@ def _from_entry(path: Path, entry: Mapping[str, Any]) -> Recording:
 class _FolderIndex:
     """The recordings of one folder, from an index kept in the cache folder between processes.
 
-    Each ``*.json`` file's entry is reused while its size and modification time (and, for a sidecar,
-    its image's) are unchanged; other files are read, checked and indexed again. So a process that
-    finds a folder unchanged reads no recording at all until it answers from one (a 100,000-recording
-    folder costs a directory walk), and memory holds keys, not labels. The index is a cache: when it
-    cannot be read or written, the folder is simply read in full."""
+    Each ``*.json`` file's entry is reused while its stamp (:func:`rclsim.kept.file_stamp`, the one
+    staleness rule for files), the image of its name beside it and that image's stamp are unchanged,
+    and the schemas are the ones it was checked under; other files are read, checked and indexed
+    again. So a process that finds a folder unchanged reads no recording at all until it answers from
+    one (a 100,000-recording folder costs a directory walk), and memory holds keys, not labels. The
+    index is a cache: when it cannot be read or written, the folder is simply read in full."""
 
-    FORMAT = "rclsim.index/2"  # 2: a file's stamp is [mtime_ns, size, inode, ctime_ns]
+    FORMAT = "rclsim.index/3"  # 3: the image beside every file, and the schema fingerprint
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -308,12 +404,13 @@ class _FolderIndex:
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         if (
             not isinstance(data, dict)
             or data.get("format") != self.FORMAT
             or data.get("root") != str(self.root)
+            or data.get("schemas") != schema_fingerprint()
         ):
             return {}
         files = data.get("files")
@@ -325,7 +422,13 @@ class _FolderIndex:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             text = json.dumps(
-                {"format": self.FORMAT, "root": str(self.root), "files": files}, separators=(",", ":")
+                {
+                    "format": self.FORMAT,
+                    "root": str(self.root),
+                    "schemas": schema_fingerprint(),
+                    "files": files,
+                },
+                separators=(",", ":"),
             )
             write_atomically(self.path, text.encode("utf-8"), overwrite=True)
         except (OSError, RclsimError):
@@ -334,66 +437,74 @@ class _FolderIndex:
     def recordings(self) -> list[Recording]:
         files: dict[str, Any] = {}
         found: list[Recording] = []
-        names: list[str] = []
-        root = os.fspath(self.root)
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            prefix = "" if dirpath == root else os.path.relpath(dirpath, root).replace(os.sep, "/") + "/"
-            names.extend(prefix + name for name in filenames if name.endswith(".json"))
-        stamped: list[tuple[str, Path, list[int]]] = []
-        for rel in sorted(names, key=lambda r: r.split("/")):  # the order of sorted(rglob)
+        listed = folder_files(self.root)
+        stamped: list[tuple[FolderFile, list[int]]] = []
+        for item in listed:
             try:
-                st = os.stat(os.path.join(root, rel))
+                st = os.stat(item.path)
             except OSError as exc:
-                raise RecordingError(f"{self.root / rel}: cannot read: {exc.strerror or exc}") from None
-            stamped.append((rel, self.root / rel, file_stamp(st)))
+                raise RecordingError(f"{item.path}: cannot read: {exc.strerror or exc}") from None
+            stamped.append((item, file_stamp(st)))
         # The same folder, unchanged since this process last read it (any write, rename or utime
         # changes a file's ctime): its index entries again, as fresh Recordings for this store.
-        signature = tuple((rel, *stamp) for rel, _, stamp in stamped)
+        root = os.fspath(self.root)
+        signature = tuple((item.rel, item.image, *stamp) for item, stamp in stamped)
         scanned = _scanned.get(os.path.abspath(root))
-        if scanned is not None and scanned[0] == signature and all(map(self._image_unchanged, scanned[2])):
+        if (
+            scanned is not None
+            and scanned[0] == signature
+            and all(self._image_unchanged(entry, entry.get("image")) for entry in scanned[2])
+        ):
             return [_from_entry(path, entry) for path, entry in scanned[1]]
         cached = self._read()
-        for rel, path, stamp in stamped:
-            entry = cached.get(rel)
-            if entry is not None and entry.get("stamp") == stamp and self._image_unchanged(entry):
-                files[rel] = entry
+        for item, stamp in stamped:
+            entry = cached.get(item.rel)
+            if entry is not None and entry.get("stamp") == stamp and self._image_unchanged(entry, item.image):
+                files[item.rel] = entry
                 if entry["kind"] != "other":
-                    found.append(_from_entry(path, entry))
+                    found.append(_from_entry(item.path, entry))
                 continue
-            data, digest = _read_json(path)
-            if looks_like_recording(data):
-                rec = _load_recording(path, data, digest)
+            data, digest = _read_json(item.path)
+            kind = answer_kind(data, item.image is not None)
+            if kind == "recording":
+                rec = _load_recording(item.path, data, digest)
                 entry = _entry_of(rec, "recording")
-            else:
-                image_path = _image_beside(path)
-                if image_path is None:  # notes, evaluation summaries, models.json: not recordings
-                    files[rel] = {"kind": "other", "stamp": stamp}
-                    continue
-                rec = _load_sidecar(path, data, digest, image_path, self.root)
+            elif kind == "response":
+                image_path = None if item.image is None else self.root / item.image
+                rec = _load_sidecar(item.path, data, digest, image_path, PurePosixPath(*item.name_parts))
                 entry = _entry_of(rec, "sidecar")
-                image_stat = image_path.stat()
-                entry["image_stamp"] = file_stamp(image_stat)
+                if image_path is not None:
+                    entry["image_stamp"] = file_stamp(image_path.stat())
+            else:  # notes, evaluation summaries, models.json: not answers
+                entry = {"kind": "other"}
             entry["stamp"] = stamp
-            files[rel] = entry
-            # Keep the key, not the labels: a large folder would otherwise live in memory whole.
-            found.append(_from_entry(path, entry))
+            entry["image"] = item.image
+            files[item.rel] = entry
+            if kind is not None:
+                # Keep the key, not the labels: a large folder would otherwise live in memory whole.
+                found.append(_from_entry(item.path, entry))
         if files != cached:
             self._write(files)
         if len(stamped) <= _SCANNED_MAX_FILES:  # keys only, and not for large folders
-            entries = [(path, files[rel]) for rel, path, _ in stamped if files[rel]["kind"] != "other"]
-            sidecars = [entry for _, entry in entries if entry["kind"] == "sidecar"]
+            entries = [
+                (item.path, files[item.rel]) for item, _ in stamped if files[item.rel]["kind"] != "other"
+            ]
+            sidecars = [entry for _, entry in entries if entry.get("image") is not None]
             if len(_scanned) >= _SCANNED_MAX_FOLDERS:
                 _scanned.clear()
             _scanned[os.path.abspath(root)] = (signature, entries, sidecars)
         return found
 
-    def _image_unchanged(self, entry: Mapping[str, Any]) -> bool:
-        if entry.get("kind") != "sidecar":
+    def _image_unchanged(self, entry: Mapping[str, Any], image: str | None) -> bool:
+        """True when ``image`` (the image beside the file now) is the one ``entry`` was made with,
+        unchanged: an image appearing, vanishing or changing beside a file makes it read again."""
+        if entry.get("image") != image:
+            return False
+        if image is None or entry.get("kind") != "sidecar":
             return True
         try:
-            st = (self.root / entry["side"]).stat()
-        except (OSError, KeyError, TypeError):
+            st = (self.root / image).stat()
+        except OSError:
             return False
         return entry.get("image_stamp") == file_stamp(st)
 
@@ -405,12 +516,6 @@ _scanned: dict[str, tuple[tuple[Any, ...], list[tuple[Path, dict[str, Any]]], li
 _SCANNED_MAX_FILES = 5000
 _SCANNED_MAX_FOLDERS = 16
 on_forget(_scanned.clear)
-
-
-def _key_ends_with(key: str, relpath: PurePosixPath) -> bool:
-    parts = PurePosixPath(key).parts
-    want = relpath.parts
-    return len(parts) >= len(want) and parts[-len(want) :] == want
 
 
 class RecordingStore:
@@ -481,7 +586,8 @@ class RecordingStore:
 
     def find(self, project_version_arn: str, image: ImageRef) -> list[Recording]:
         """Recordings that answer for this model and image, best match first: recordings made for
-        this model before sidecars, an exact S3 version before a version-less one."""
+        this model before plain responses, an exact S3 version before a version-less one, a plain
+        response whose image has these bytes before one matched by its name (:func:`rank_by_key`)."""
         self._load()
         exact: list[Recording] = []
         loose: list[Recording] = []
@@ -494,13 +600,12 @@ class RecordingStore:
         arns = (project_version_arn, mask_account(project_version_arn), None)
         found = [r for r in exact + loose if r.project_version_arn in arns]
         if image.key is not None and self._sidecars:
-            found.extend(
-                r
-                for r in self._sidecars
-                if r.sidecar_relpath is not None
-                and _key_ends_with(image.key, r.sidecar_relpath)
-                and r not in found
+            by_key = rank_by_key(
+                image.key,
+                (r for r in self._sidecars if r.sidecar_relpath is not None),
+                lambda r: r.sidecar_relpath.parts,
             )
+            found.extend(r for r in by_key if r not in found)
         if len(found) > 1:
             found.sort(key=lambda r: r.project_version_arn is None)  # stable: model-specific first
         return found

@@ -401,3 +401,109 @@ def test_models_json_is_rechecked_after_a_schema_change(
     finally:
         _forget_schemas()
     Declarations.load([folder])
+
+
+# -- 4. one folder rule for detect --recordings and evaluate --responses -----------------------------
+
+
+def _says(name: str) -> dict[str, Any]:
+    return {"CustomLabels": [{"Name": name, "Confidence": 90.0}]}
+
+
+IMAGE_A, IMAGE_B, IMAGE_F = png_bytes(64, 64, 1), png_bytes(64, 64, 2), png_bytes(64, 64, 3)
+FOLDER: dict[str, Any] = {
+    "a.json": _says("a"),
+    "a.jpg": IMAGE_A,
+    "nested/b.json": _says("nested/b"),
+    "nested/b.JPG": IMAGE_B,  # upper-case extension
+    "c.json": _says("c"),  # no image beside it
+    "e.json": _says("e"),
+    "x/e.json": _says("x/e"),  # the longer match wins for x/e.jpg
+    "f.json": _says("f"),
+    "f.Png": IMAGE_F,  # mixed-case extension
+    "notes.json": {"note": "not a response, no image beside: not an answer"},
+}
+#: The S3 key asked for -> the file that answers (by the label it holds), or None.
+BY_KEY = {
+    "a.jpg": "a",
+    "photos/a.JPG": "a",
+    "a.png": "a",  # NAME.json answers for NAME with any image extension
+    "a": "a",
+    "nested/b.jpg": "nested/b",
+    "deeper/nested/b.png": "nested/b",
+    "b.jpg": None,  # a response's folders are part of its name
+    "other/b.jpg": None,
+    "c.jpg": "c",
+    "x/e.jpg": "x/e",
+    "y/e.jpg": "e",
+    "e.jpeg": "e",
+    "f.png": "f",
+    "notes.jpg": None,
+    "zzz.jpg": None,
+}
+
+
+def _make_folder(root: Path, files: dict[str, Any]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    return root
+
+
+def _detect_answer(folder: Path, image: dict[str, Any]) -> str | None:
+    from botocore.exceptions import ClientError
+
+    backend = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
+    try:
+        out = backend.detect_custom_labels(ProjectVersionArn=ARN, Image=image, MinConfidence=0)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "RecordingNotFoundException", exc
+        return None
+    return str(out["CustomLabels"][0]["Name"])
+
+
+def _evaluate_answer(folder: Path, source_ref: str, local: Path | None = None) -> str | None:
+    labels = ResponseFolder(folder).labels_for(source_ref, local)
+    return None if labels is None else str(labels[0]["Name"])
+
+
+def test_detect_and_evaluate_map_a_folder_to_images_the_same_way(tmp_path: Path, own_cache: Path) -> None:
+    folder = _make_folder(tmp_path / "answers", FOLDER)
+    detect = {key: _detect_answer(folder, {"S3Object": {"Bucket": "bkt", "Name": key}}) for key in BY_KEY}
+    evaluate = {key: _evaluate_answer(folder, f"s3://bkt/{key}") for key in BY_KEY}
+    assert detect == evaluate == BY_KEY
+
+
+def test_detect_and_evaluate_match_image_bytes_the_same_way(tmp_path: Path, own_cache: Path) -> None:
+    folder = _make_folder(tmp_path / "answers", FOLDER)
+    local = tmp_path / "local"
+    local.mkdir()
+    for name, content in (("one.png", IMAGE_A), ("two.png", IMAGE_B), ("three.png", IMAGE_F)):
+        (local / name).write_bytes(content)
+    detect = [
+        _detect_answer(folder, {"Bytes": (local / n).read_bytes()})
+        for n in ("one.png", "two.png", "three.png")
+    ]
+    evaluate = [
+        _evaluate_answer(folder, f"s3://bkt/{n}", local / n) for n in ("one.png", "two.png", "three.png")
+    ]
+    assert detect == evaluate == ["a", "nested/b", "f"]
+
+
+def test_one_response_beside_two_images_of_one_name_is_an_error_for_both(
+    tmp_path: Path, own_cache: Path
+) -> None:
+    folder = _make_folder(tmp_path / "answers", {"d.json": _says("d"), "d.jpg": IMAGE_A, "d.png": IMAGE_B})
+    with pytest.raises(RecordingError, match=r"d\.jpg.*d\.png"):
+        list(RecordingStore([folder], include_builtin=False))
+    with pytest.raises(RecordingError, match=r"d\.jpg.*d\.png"):
+        ResponseFolder(folder)
+
+
+def test_a_file_beside_an_image_must_be_a_response_for_both(tmp_path: Path, own_cache: Path) -> None:
+    folder = _make_folder(tmp_path / "answers", {"g.json": {"note": "beside g.jpg"}, "g.jpg": IMAGE_A})
+    with pytest.raises(RecordingError, match="g.json"):
+        list(RecordingStore([folder], include_builtin=False))
+    with pytest.raises(RecordingError, match="g.json"):
+        ResponseFolder(folder)
