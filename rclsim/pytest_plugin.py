@@ -5,10 +5,14 @@ it, and a ``live_aws`` marker for tests that may cost money.
 Options: ``--rcl-backend replay|sim|aws`` (default ``RCLSIM_BACKEND``, else replay),
 ``--rcl-record-mode none|once|new|all`` (aws backend only; see :mod:`rclsim.record`),
 ``--rcl-recordings DIR`` (repeatable), ``--rcl-manifest M`` (sim), ``--rcl-live-aws-may-incur-charges``.
-The aws backend may start billable models, so it needs ``--rcl-live-aws-may-incur-charges`` too
-(except with ``--rcl-record-mode none``, which never calls AWS).
+Every other setting comes from its ``RCLSIM_*`` variable (``RCLSIM_SEED``, ``RCLSIM_TIME_SCALE``,
+``RCLSIM_STRICT``, ...), resolved as the CLI and :func:`rclsim.get_backend` resolve it (the table in
+:mod:`rclsim.config`). The aws backend may start billable models, so it needs
+``--rcl-live-aws-may-incur-charges`` too (except with ``--rcl-record-mode none``, which never calls AWS
+and replays DetectCustomLabels only).
 
-Fixtures: ``rcl_backend`` (a Backend; fresh in-memory fake state for every test), ``rcl_client`` (a
+Fixtures: ``rcl_backend`` (a Backend; fresh in-memory fake state for every test, unless
+``RCLSIM_STATE_DIR`` names a folder whose state it then shares), ``rcl_client`` (a
 ``boto3`` Rekognition client answering from it: through :func:`rclsim.mock` for the fakes and record
 mode, the plain client for live AWS) and ``rcl_mock`` (the mock itself, so that every boto3 client the
 code under test makes answers from ``rcl_backend``).
@@ -62,22 +66,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _settings(config: pytest.Config) -> Any:  # rclsim.config.Settings
+    """The rclsim settings: the --rcl-* options, then the RCLSIM_* variables, then the defaults (the
+    same resolver as the CLI and get_backend, naming the --rcl-* options in its messages)."""
+    from .config import resolve
+
+    return resolve(
+        "pytest",
+        backend=config.getoption("rcl_backend"),
+        recordings=config.getoption("rcl_recordings"),
+        manifest=config.getoption("rcl_manifest"),
+        record_mode=config.getoption("rcl_record_mode"),
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    from .config import setting
+    from .errors import RclsimError
+
     config.addinivalue_line(
         "markers",
         "live_aws: calls real AWS and may cost money; runs only with --rcl-live-aws-may-incur-charges",
     )
-    name = _backend_name(config)
-    if config.getoption("rcl_record_mode") and name != "aws":
+    # Only what decides whether the run may go ahead; the fixtures resolve (and check) the rest.
+    try:
+        backend = setting("backend", config.getoption("rcl_backend"), front_end="pytest")
+        record_mode = setting("record_mode", config.getoption("rcl_record_mode"), front_end="pytest")
+    except RclsimError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if config.getoption("rcl_record_mode") and backend != "aws":
         raise pytest.UsageError("--rcl-record-mode records live responses: it needs --rcl-backend aws")
-    if (
-        name == "aws"
-        and config.getoption("rcl_record_mode") != "none"
-        and not config.getoption("rcl_live_aws_may_incur_charges")
-    ):
+    if backend == "aws" and record_mode != "none" and not config.getoption("rcl_live_aws_may_incur_charges"):
         raise pytest.UsageError(
             "--rcl-backend aws calls real AWS, where tests may start billable models: add "
-            "--rcl-live-aws-may-incur-charges (or --rcl-record-mode none to replay recordings only)"
+            "--rcl-live-aws-may-incur-charges, or test offline with --rcl-backend replay "
+            "--rcl-recordings DIR (the whole model lifecycle, from your recordings; --rcl-record-mode "
+            "none answers DetectCustomLabels only)"
         )
 
 
@@ -90,29 +114,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _backend_name(config: pytest.Config) -> str:
-    return str(config.getoption("rcl_backend") or os.environ.get("RCLSIM_BACKEND") or "replay")
-
-
 @pytest.fixture
 def rcl_backend(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The backend the command line picked; a fake one starts from fresh in-memory state."""
-    from . import get_backend
+    """The backend the command line and the RCLSIM_* variables pick; a fake one starts from fresh
+    in-memory state for every test (unless RCLSIM_STATE_DIR names a folder, whose state it shares)."""
+    import dataclasses
 
-    config = request.config
-    options: dict[str, Any] = {}
-    if config.getoption("rcl_recordings"):
-        options["recordings"] = config.getoption("rcl_recordings")
-    name = _backend_name(config)
-    if name == "aws" and config.getoption("rcl_record_mode"):
-        options["record_mode"] = config.getoption("rcl_record_mode")
-        no_region = not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
-        if config.getoption("rcl_record_mode") == "none" and no_region:
-            options["region"] = "us-east-1"  # replay only: no call is made, any region will do
-    if name == "sim":
-        options.pop("recordings", None)
-        options["manifest"] = config.getoption("rcl_manifest") or os.environ.get("RCLSIM_MANIFEST")
-    backend = get_backend(name, **options)
+    from .backends import backend_from_settings
+
+    settings = _settings(request.config)
+    no_region = not (settings.region or os.environ.get("AWS_DEFAULT_REGION"))
+    if settings.record_mode == "none" and no_region:
+        # replay only: no call is made, any region will do
+        settings = dataclasses.replace(settings, region="us-east-1")
+    backend = backend_from_settings(settings)
     try:
         yield backend
     finally:
@@ -145,7 +160,7 @@ def rcl_client(rcl_backend: Any) -> Iterator[Any]:
         yield rcl_backend.client
         return
     with mock(rcl_backend):
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        region = _client_region()
         # A botocore client takes milliseconds to make and holds no state of its own here (the mock
         # routes every call to this test's fresh backend), so one client per region serves all tests.
         client = _clients.get(region)
@@ -155,3 +170,11 @@ def rcl_client(rcl_backend: Any) -> Iterator[Any]:
 
 
 _clients: dict[str, Any] = {}
+
+
+def _client_region() -> str:
+    """The region of the fakes' client: RCLSIM_REGION or AWS_REGION (the region setting), else
+    boto3's AWS_DEFAULT_REGION, else us-east-1."""
+    from .config import setting
+
+    return str(setting("region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")

@@ -26,7 +26,11 @@ def test_state_is_fresh_for_every_test(rcl_backend):
 """
 
 
-def test_fixtures_answer_from_the_fake_with_fresh_state(pytester: pytest.Pytester) -> None:
+def test_fixtures_answer_from_the_fake_with_fresh_state(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")  # rcl_client's region: the article model's
+    monkeypatch.delenv("RCLSIM_STATE_DIR")  # (set by conftest) rcl_backend would share that folder's state
     pytester.makepyfile(test_user=USER_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
@@ -79,7 +83,10 @@ def test_rose(rcl_client):
     bad.stderr.fnmatch_lines(["*--rcl-record-mode*needs --rcl-backend aws*"])
 
 
-def test_the_aws_backend_with_record_mode_none_replays_without_aws(pytester: pytest.Pytester) -> None:
+def test_the_aws_backend_with_record_mode_none_replays_without_aws(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
     folder = pytester.mkdir("recs")
     recording = json.loads((ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json").read_text())
     (folder / "article.json").write_text(json.dumps(recording))
@@ -141,3 +148,19 @@ def test_sim(rcl_backend, rcl_client):
     pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--rcl-backend", "sim", "--rcl-manifest", str(manifest)
     ).assert_outcomes(passed=1)
+
+
+def test_the_refusal_of_live_aws_suggests_what_works(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The way round the charges flag that the refusal offers runs the article's whole lifecycle
+    (start, describe, detect) offline; record mode none would replay DetectCustomLabels only."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
+    monkeypatch.delenv("RCLSIM_STATE_DIR")
+    pytester.makepyfile(test_user=USER_TEST)
+    refused = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rcl-backend", "aws")
+    message = " ".join(refused.stderr.str().split())
+    assert "--rcl-backend replay" in message and "--rcl-record-mode none" not in message.split("(")[0]
+    folder = pytester.mkdir("recs")
+    suggested = ["--rcl-backend", "replay", "--rcl-recordings", str(folder)]
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", *suggested).assert_outcomes(passed=2)

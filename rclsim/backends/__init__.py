@@ -10,18 +10,12 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from ..clock import Clock, check_time_scale, time_scale_from_env
-from ..config import env_backend, env_flag, env_value
+from ..clock import Clock
+from ..config import Settings, resolve
 from ..errors import RclsimError
-from ..recordings import recording_dirs_from_env
 from .base import Backend
 
-__all__ = ["Backend", "get_backend", "BACKENDS"]
-
-
-def _time_scale(given: float | None) -> float:
-    """The fakes' time scale: as given (checked), else ``RCLSIM_TIME_SCALE``, else 0 (instant)."""
-    return time_scale_from_env() if given is None else check_time_scale(given, "time_scale")
+__all__ = ["Backend", "get_backend", "backend_from_settings", "BACKENDS"]
 
 
 #: Backend names and what they are, for --help and error messages.
@@ -47,78 +41,134 @@ def get_backend(
     clock: Clock | None = None,
     prices: Any = None,
     record_mode: str | None = None,
-    mask_account: bool = True,
+    mask_account: bool | None = None,
     manifest: str | os.PathLike[str] | None = None,
     noise: Any = None,
+    seed: int | None = None,
+    sim_params: str | os.PathLike[str] | None = None,
 ) -> Backend:
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
-    replay: ``recordings`` folders (default ``RCLSIM_RECORDINGS``) searched before the built-in
-    article fixtures (``include_builtin=False`` leaves those out); ``strict`` turns inexact answers
-    into errors; ``time_scale`` (default ``RCLSIM_TIME_SCALE``, else 0: instant) multiplies the
-    service's durations; ``state_dir`` keeps model state in a file shared by processes (default: fresh
-    state in memory); ``clock`` and ``prices`` replace the real clock and the built-in price table.
-    aws: ``region``, ``profile``, ``endpoint_url`` (defaults from ``RCLSIM_REGION``,
+    Every option left out (None) comes from its ``RCLSIM_*`` variable, else its default (the table in
+    :mod:`rclsim.config`); a bad value is an :class:`~rclsim.errors.RclsimError` naming the option or
+    variable. replay: ``recordings`` folders (``RCLSIM_RECORDINGS``) searched before the built-in
+    article fixtures (``include_builtin=False`` leaves those out); ``strict`` (``RCLSIM_STRICT``) turns
+    inexact answers into errors; ``time_scale`` (``RCLSIM_TIME_SCALE``, else 0: instant) multiplies
+    the service's durations; ``state_dir`` (``RCLSIM_STATE_DIR``) keeps model state in a file shared
+    by processes, else fresh state in memory; ``clock`` and ``prices`` replace the real clock and the
+    price table (``RCLSIM_PRICES``, else the built-in one).
+    aws: ``region``, ``profile``, ``endpoint_url`` (``RCLSIM_REGION`` or ``AWS_REGION``,
     ``RCLSIM_PROFILE``, ``RCLSIM_ENDPOINT_URL``, then boto3's own chain), or a ready boto3 ``client``;
-    ``record_mode`` (``none``/``once``/``new``/``all``, default ``RCLSIM_RECORD_MODE``, else no
-    recording) saves live DetectCustomLabels responses into the first ``recordings`` folder, with
-    the account id masked unless ``mask_account=False`` (see :mod:`rclsim.record`).
-    sim: ``manifest`` (default ``RCLSIM_MANIFEST``) and ``noise`` (a :class:`rclsim.simulation.NoiseModel`;
-    default from the file ``RCLSIM_SIM_PARAMS``, else the defaults), with the fake options above.
+    ``record_mode`` (``none``/``once``/``new``/``all``, ``RCLSIM_RECORD_MODE``, else no recording)
+    saves live DetectCustomLabels responses into the first ``recordings`` folder, with the account id
+    masked unless ``mask_account=False`` (see :mod:`rclsim.record`).
+    sim: ``manifest`` (``RCLSIM_MANIFEST``); ``noise`` (a :class:`rclsim.simulation.NoiseModel`),
+    else the parameters file ``sim_params`` (``RCLSIM_SIM_PARAMS``), else the defaults; ``seed``
+    (``RCLSIM_SEED``) replaces the file's or the defaults' seed (a given ``noise`` keeps its own
+    unless ``seed`` is given too); with the fake options above.
     """
-    name = name or env_backend()
-    if strict is None:
-        strict = env_flag("RCLSIM_STRICT")
-    if name == "replay":
+    settings = resolve(
+        "api",
+        backend=name or None,
+        recordings=recordings,
+        strict=strict,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        time_scale=time_scale,
+        state_dir=state_dir,
+        record_mode=record_mode,
+        mask_account=mask_account,
+        manifest=manifest,
+        seed=seed,
+        sim_params=sim_params,
+    )
+    return backend_from_settings(
+        settings, include_builtin=include_builtin, client=client, clock=clock, prices=prices, noise=noise
+    )
+
+
+def noise_from_settings(settings: Settings, noise: Any = None) -> Any:
+    """The sim backend's :class:`~rclsim.simulation.NoiseModel`: ``noise`` if given, else the
+    ``sim_params`` file's, else the defaults; with the ``seed`` setting's seed where there is one (a
+    given ``noise`` keeps its own seed unless ``seed`` was given as an option too)."""
+    import dataclasses
+
+    from ..simulation import NoiseModel
+
+    if noise is None:
+        noise = NoiseModel.load(settings.sim_params) if settings.sim_params else NoiseModel()
+        use_seed = settings.seed is not None
+    else:
+        use_seed = settings.explicit("seed")
+    return dataclasses.replace(noise, seed=settings.seed) if use_seed else noise
+
+
+def backend_from_settings(
+    settings: Settings,
+    *,
+    include_builtin: bool = True,
+    client: Any = None,
+    clock: Clock | None = None,
+    prices: Any = None,
+    noise: Any = None,
+) -> Backend:
+    """The backend that resolved ``settings`` (see :func:`rclsim.config.resolve`) describe; what
+    cannot come from an environment variable (a boto3 ``client``, a ``clock``, a price table or noise
+    model object) is passed here. Messages name the options of the front-end that resolved them."""
+    if prices is None and settings.prices is not None:
+        from ..cost import PriceTable
+
+        prices = PriceTable.load(settings.prices)
+    if settings.backend == "replay":
         from .fake import ReplayBackend
 
-        dirs = list(recordings) if recordings is not None else recording_dirs_from_env()
         return ReplayBackend(
-            dirs,
+            list(settings.recordings),
             include_builtin=include_builtin,
-            strict=strict,
-            time_scale=_time_scale(time_scale),
-            state_dir=state_dir,
+            strict=settings.strict,
+            time_scale=settings.time_scale,
+            state_dir=settings.state_dir,
             clock=clock,
             prices=prices,
         )
-    if name == "aws":
+    if settings.backend == "aws":
         from .aws import AwsBackend
 
         live = AwsBackend(
-            # boto3 reads AWS_DEFAULT_REGION; AWS_REGION (what Lambda and the AWS SDKs set) too here
-            region=region or env_value("RCLSIM_REGION") or env_value("AWS_REGION"),
-            profile=profile or env_value("RCLSIM_PROFILE"),
-            endpoint_url=endpoint_url or env_value("RCLSIM_ENDPOINT_URL"),
-            strict=strict,
+            region=settings.region,
+            profile=settings.profile,
+            endpoint_url=settings.endpoint_url,
+            strict=settings.strict,
             client=client,
         )
-        record_mode = record_mode or env_value("RCLSIM_RECORD_MODE")
-        if record_mode is None:
+        if settings.record_mode is None:
             return live
         from ..record import RecordingBackend
 
-        dirs = list(recordings) if recordings is not None else recording_dirs_from_env()
-        if not dirs:
-            raise RclsimError(f"record mode {record_mode!r} needs a recordings folder (--recordings DIR)")
-        return RecordingBackend(live, dirs[0], record_mode, mask=mask_account, strict=strict)
-    if name == "sim":
-        from ..simulation import NoiseModel
+        if not settings.recordings:
+            live.close()
+            where = settings.hint("recordings")
+            raise RclsimError(f"record mode {settings.record_mode!r} needs a recordings folder ({where})")
+        return RecordingBackend(
+            live,
+            settings.recordings[0],
+            settings.record_mode,
+            mask=settings.mask_account,
+            strict=settings.strict,
+        )
+    if settings.backend == "sim":
         from .sim import SimBackend
 
-        manifest = manifest or env_value("RCLSIM_MANIFEST")
-        if not manifest:
-            raise RclsimError("the sim backend needs a manifest (--manifest M or RCLSIM_MANIFEST)")
-        if noise is None and env_value("RCLSIM_SIM_PARAMS"):
-            noise = NoiseModel.load(env_value("RCLSIM_SIM_PARAMS"))  # type: ignore[arg-type]
+        if settings.manifest is None:
+            raise RclsimError(f"the sim backend needs a manifest ({settings.hint('manifest')})")
         return SimBackend(
-            manifest,
-            noise=noise,
-            strict=strict,
-            time_scale=_time_scale(time_scale),
-            state_dir=state_dir,
+            settings.manifest,
+            noise=noise_from_settings(settings, noise),
+            strict=settings.strict,
+            time_scale=settings.time_scale,
+            state_dir=settings.state_dir,
             clock=clock,
             prices=prices,
         )
-    known = ", ".join(f"{k} ({v})" for k, v in BACKENDS.items())
-    raise RclsimError(f"unknown backend {name!r}; choose one of: {known}")
+    raise AssertionError(f"resolve() let an unknown backend through: {settings.backend!r}")

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..config import env_flag, env_value
 from ..errors import RclsimError
 
 EXIT_USER_ERROR = 1
@@ -18,91 +17,72 @@ EXIT_SERVICE_ERROR = 255
 
 
 # -- option resolution ---------------------------------------------------------------------------
+#: Options that are settings (rclsim.config), by the name argparse gives them.
+_SETTINGS_OPTIONS = (
+    "backend",
+    "strict",
+    "time_scale",
+    "state_dir",
+    "seed",
+    "manifest",
+    "sim_params",
+    "prices",
+    "region",
+    "profile",
+    "endpoint_url",
+    "record_mode",
+    "output",
+    "debug",
+)
+
+
 def _resolve(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill options not given on the command line from RCLSIM_* variables and defaults."""
-    from ..recordings import recording_dirs_from_env
+    """Settings not given on the command line from RCLSIM_* variables and defaults
+    (:func:`rclsim.config.resolve`), written back into ``args`` for the commands."""
+    from ..config import resolve
 
-    if args.backend is None:
-        args.backend = env_value("RCLSIM_BACKEND") or "replay"
-        if args.backend not in ("replay", "sim", "aws"):
-            raise RclsimError(f"RCLSIM_BACKEND={args.backend!r}: choose replay, sim or aws")
+    given = {name: getattr(args, name, None) for name in _SETTINGS_OPTIONS}
     after = getattr(args, "recordings_after", None)
-    if args.recordings is None and after is None:
-        args.recordings = recording_dirs_from_env()
-    else:  # given before and after the command: all of them, in order
-        args.recordings = (args.recordings or []) + (after or [])
-    if args.strict is None:
-        args.strict = env_flag("RCLSIM_STRICT")
-    from ..clock import check_time_scale, time_scale_from_env
-
-    args.time_scale = time_scale_from_env() if args.time_scale is None else check_time_scale(args.time_scale)
-    args.state_dir = args.state_dir or env_value("RCLSIM_STATE_DIR") or ".rclsim"
-    if args.record_mode and args.backend != "aws":
-        raise RclsimError("--record-mode records live responses: it needs --backend aws")
-    args.output = args.output or env_value("RCLSIM_OUTPUT") or "json"
-    if args.output not in ("json", "text", "table"):
-        raise RclsimError(f"RCLSIM_OUTPUT={args.output!r}: choose json, text or table")
+    if args.recordings is not None or after is not None:  # given before and after the command: all
+        given["recordings"] = (args.recordings or []) + (after or [])
+    given["mask_account"] = False if getattr(args, "no_mask_account", None) else None
+    settings = resolve("cli", **given)
+    args.settings = settings
+    for name in _SETTINGS_OPTIONS:
+        value = getattr(settings, name)
+        setattr(args, name, str(value) if isinstance(value, Path) else value)
+    args.recordings = list(settings.recordings)
     return args
 
 
-def _backend(args: argparse.Namespace, **extra: Any) -> Any:
-    from ..backends import get_backend
+def _settings(args: argparse.Namespace) -> Any:
+    """The resolved settings, with what a command changed in ``args`` since (``evaluate`` picks the sim
+    backend and its manifest, for one)."""
+    import dataclasses
 
-    if args.backend == "aws":
-        return get_backend(
-            "aws",
-            strict=args.strict,
-            region=args.region,
-            profile=args.profile,
-            endpoint_url=args.endpoint_url,
-            recordings=args.recordings or None,
-            record_mode=args.record_mode,
-            mask_account=not args.no_mask_account,
-            **extra,
-        )
-    if args.backend == "sim":
-        return get_backend(
-            "sim",
-            manifest=_manifest(args),
-            noise=_noise(args),
-            strict=args.strict,
-            time_scale=args.time_scale,
-            state_dir=args.state_dir,
-            prices=_prices(args),
-            **extra,
-        )
-    return get_backend(
-        args.backend,
-        recordings=args.recordings,
-        strict=args.strict,
-        time_scale=args.time_scale,
-        state_dir=args.state_dir,
-        prices=_prices(args),
-        **extra,
-    )
+    changed: dict[str, Any] = {name: getattr(args, name) for name in _SETTINGS_OPTIONS}
+    for name in ("state_dir", "manifest", "sim_params", "prices"):
+        changed[name] = Path(changed[name]) if changed[name] else None
+    changed["recordings"] = tuple(Path(p) for p in args.recordings)
+    return dataclasses.replace(args.settings, **changed)
+
+
+def _backend(args: argparse.Namespace, **extra: Any) -> Any:
+    from ..backends import backend_from_settings
+
+    return backend_from_settings(_settings(args), prices=_prices(args), **extra)
 
 
 def _manifest(args: argparse.Namespace) -> str:
-    manifest = args.manifest or env_value("RCLSIM_MANIFEST")
-    if not manifest:
-        raise RclsimError("give a Ground Truth manifest with --manifest M (or RCLSIM_MANIFEST)")
-    return str(manifest)
+    if not args.manifest:
+        raise RclsimError(f"give a Ground Truth manifest with {args.settings.hint('manifest')}")
+    return str(args.manifest)
 
 
 def _noise(args: argparse.Namespace) -> Any:
-    import dataclasses
+    from ..backends import noise_from_settings
 
-    from ..simulation import NoiseModel
-
-    path = args.sim_params or env_value("RCLSIM_SIM_PARAMS")
-    noise = NoiseModel.load(path) if path else NoiseModel()
-    seed = args.seed if args.seed is not None else env_value("RCLSIM_SEED")
-    if seed is not None:
-        try:
-            noise = dataclasses.replace(noise, seed=int(seed))
-        except ValueError:
-            raise RclsimError(f"RCLSIM_SEED={seed!r} is not a whole number") from None
-    return noise
+    return noise_from_settings(_settings(args))
 
 
 def _prices(args: argparse.Namespace) -> Any:
