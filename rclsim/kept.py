@@ -6,6 +6,13 @@ the file's path and its stamp (modification and change times in ns, size, inode)
 ``utime`` changes the change time, so a changed file is read again. Kept values are shared by every
 reader, so no reader may hand them out: recorded labels are copied for each Recording, a
 ``models.json`` is kept as checked bytes and parsed afresh for each backend.
+
+:func:`file_stamp` is rclsim's one rule for "is this file unchanged": what is kept here, the recordings
+index on disk and the folders a process has scanned (:mod:`rclsim.recordings`, which also compares the
+image beside each plain response) all use it. Validation verdicts (:mod:`rclsim.verdicts`) need no
+stamp: they are named by the content's hash and the schemas' fingerprint, so they cannot go stale.
+:func:`forget_all` also forgets the loaded schemas (and everything else registered with
+:func:`on_forget`).
 """
 
 from __future__ import annotations

@@ -456,7 +456,7 @@ def _detect_answer(folder: Path, image: dict[str, Any]) -> str | None:
 
     backend = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
     try:
-        out = backend.detect_custom_labels(ProjectVersionArn=ARN, Image=image, MinConfidence=0)
+        out = backend.detect_custom_labels(ProjectVersionArn=ARN, Image=image)
     except ClientError as exc:
         assert exc.response["Error"]["Code"] == "RecordingNotFoundException", exc
         return None
@@ -507,3 +507,22 @@ def test_a_file_beside_an_image_must_be_a_response_for_both(tmp_path: Path, own_
         list(RecordingStore([folder], include_builtin=False))
     with pytest.raises(RecordingError, match="g.json"):
         ResponseFolder(folder)
+
+
+# -- 5. caches of files follow the file stamp, and the image beside a response ------------------------
+
+
+def test_an_image_appearing_or_changing_beside_a_response_is_seen_by_the_next_store(
+    tmp_path: Path, own_cache: Path
+) -> None:
+    folder = _make_folder(tmp_path / "answers", {"h.json": _says("h")})
+    assert _detect_answer(folder, {"Bytes": IMAGE_A}) is None  # no image beside it yet: by name only
+    (folder / "h.png").write_bytes(IMAGE_A)
+    assert _detect_answer(folder, {"Bytes": IMAGE_A}) == "h"  # same process: the folder is read again
+    (folder / "h.png").write_bytes(IMAGE_B)
+    kept.forget_all()  # a new process: only the index on disk remains
+    assert _detect_answer(folder, {"Bytes": IMAGE_A}) is None
+    assert _detect_answer(folder, {"Bytes": IMAGE_B}) == "h"
+    (folder / "h.png").unlink()
+    assert _detect_answer(folder, {"Bytes": IMAGE_B}) is None
+    assert _detect_answer(folder, {"S3Object": {"Bucket": "bkt", "Name": "h.jpg"}}) == "h"
