@@ -57,11 +57,17 @@ _FALSE = {"", "0", "false", "no", "off"}
 #: Who resolves: ``api`` (get_backend, mock), ``cli`` (the rclsim command), ``pytest`` (the plugin).
 FRONT_ENDS = ("api", "cli", "pytest")
 
-#: The backends, for messages (rclsim.backends.BACKENDS says what each is).
-BACKEND_NAMES = ("replay", "sim", "aws")
+#: Backend names and what they are, for --help and error messages (rclsim.backends.BACKENDS).
+BACKENDS = {
+    "replay": "answers from recorded responses, offline (default)",
+    "sim": "answers for every image of a Ground Truth manifest with a seeded simulation, offline",
+    "aws": "real Amazon Rekognition through boto3 (may incur charges)",
+}
+BACKEND_NAMES = tuple(BACKENDS)
 RECORD_MODES = ("none", "once", "new", "all")
 OUTPUTS = ("json", "text", "table")
-#: Slower than real time is allowed (a test of a user's patience), but not without bound.
+#: Slower than real time is allowed (a test of a user's patience), but not without bound. (The same
+#: bound as rclsim.clock's; config imports only rclsim.errors, so that any module may read settings.)
 MAX_TIME_SCALE = 1000.0
 
 
@@ -106,8 +112,6 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
 def _backend(value: Any, label: str) -> str:
     text = value.strip() if isinstance(value, str) else value
     if text not in BACKEND_NAMES:
-        from .backends import BACKENDS
-
         known = ", ".join(f"{k} ({v})" for k, v in BACKENDS.items())
         raise _bad(label, value, f"is not a backend; choose one of: {known}")
     return str(text)

@@ -328,3 +328,10 @@ def test_the_config_table_lists_every_variable_rclsim_reads() -> None:
     documented = _documented(rclsim.config.__doc__ or "")
     assert read <= set(documented), f"read but not in the table: {sorted(read - set(documented))}"
     assert set(documented) == set(rclsim.config.variables())  # and every row is resolved
+
+
+def test_the_time_scale_bound_is_the_clocks() -> None:
+    import rclsim.clock
+    import rclsim.config
+
+    assert rclsim.config.MAX_TIME_SCALE == rclsim.clock.MAX_TIME_SCALE

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..clock import Clock
+from ..config import BACKENDS as _BACKENDS
 from ..config import Settings, resolve
 from ..errors import RclsimError
 from .base import Backend
@@ -19,11 +20,7 @@ __all__ = ["Backend", "get_backend", "backend_from_settings", "BACKENDS"]
 
 
 #: Backend names and what they are, for --help and error messages.
-BACKENDS = {
-    "replay": "answers from recorded responses, offline (default)",
-    "sim": "answers for every image of a Ground Truth manifest with a seeded simulation, offline",
-    "aws": "real Amazon Rekognition through boto3 (may incur charges)",
-}
+BACKENDS = _BACKENDS
 
 
 def get_backend(
