@@ -2,9 +2,11 @@
 
 The service's rules (which status may start, which errors) stay in the core and in AWS; this module is
 the user's side of them. For the user, start and stop are idempotent: starting a model that is already
-starting or running, or stopping one that is not running, is reported and succeeds, while the Backend
-API underneath still raises the service's exact errors. And whatever starts a billable model says what
-it costs per hour first, and stops what it started.
+starting or running, or stopping one that is not running, is reported and succeeds, also when another
+process's start or stop gets there first while this one waits; the Backend API underneath still raises
+the service's exact errors. Parameters of the wrong form get the call's own error before anything else
+is said. And whatever starts a billable model says what it costs per hour first
+(:func:`rclsim.cost.hourly_price`), and stops what it started.
 """
 
 from __future__ import annotations
@@ -257,6 +259,7 @@ def running_model(
     (it waits for a stoppable status first). A model that was already running when the block began is
     left running, and that is said. If stopping fails, that is said too, loudly: it may still be billed.
     """
+    check_start_parameters(start_parameters(arn, min_inference_units, max_inference_units))
     model = resolve(backend, arn)
     started = False
     try:

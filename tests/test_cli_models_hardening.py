@@ -162,3 +162,14 @@ def test_bare_rclsim_points_at_help_in_one_line(capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys)
     assert (code, out) == (2, "")
     assert len(err.splitlines()) == 1 and "rclsim --help" in err, err
+
+
+def test_running_model_gives_the_calls_own_error_for_a_malformed_arn() -> None:
+    from botocore.exceptions import ParamValidationError
+
+    backend = rclsim.get_backend("replay")
+    said: list[str] = []
+    with pytest.raises(ParamValidationError, match="ProjectVersionArn"):
+        with rclsim.running_model(backend, "arn:bad", say=said.append):
+            pass
+    assert said == []
