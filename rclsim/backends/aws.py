@@ -53,6 +53,9 @@ class AwsBackend(Backend):
                 raise RclsimError(f"cannot make a Rekognition client: {exc}") from None
         self.client = client
         self.strict = strict
+        # Kept for record mode's S3 client (rclsim.record), which reads images where the user said.
+        self.profile = profile
+        self.endpoint_url = endpoint_url
 
     @property
     def region(self) -> str | None:
