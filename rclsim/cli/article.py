@@ -135,11 +135,15 @@ def cmd_recordings(args: argparse.Namespace) -> int:
     store = RecordingStore(args.recordings, include_builtin=not args.no_builtin)
     rows = []
     for rec in store:
+        image = rec.image.describe()
+        if rec.sidecar_relpath is not None:  # a plain response: answers by its name (and image bytes)
+            named = f"any key ending {rec.sidecar_relpath}.jpg/.jpeg/.png"
+            image = named if rec.image.sha256 is None else f"{named} / {image}"
         rows.append(
             {
                 "Path": str(rec.path),
-                "ProjectVersionArn": rec.project_version_arn or "(any model: NAME.json beside NAME.jpg)",
-                "Image": rec.image.describe(),
+                "ProjectVersionArn": rec.project_version_arn or "(any model: a plain response NAME.json)",
+                "Image": image,
                 "MinConfidence": rec.min_confidence,
                 "MaxResults": rec.max_results,
                 "Labels": rec.label_count,
