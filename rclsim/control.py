@@ -21,7 +21,7 @@ from .apimodel import parse_version_arn
 from .backends.base import Backend, Progress, WaitFailed
 from .cost import PriceTable, hourly_cost_text, hourly_price
 from .declarations import Declarations
-from .errors import RclsimError, is_error_code, service_error
+from .errors import RclsimError, is_error_code
 
 __all__ = [
     "ModelRef",
@@ -76,21 +76,10 @@ def check_start_parameters(params: dict[str, Any]) -> None:
     (``ValidationException``: patterns, lengths, maxima), exactly as the fake core makes them
     (:func:`rclsim.constraints.check_parameters`). Rules that need the model's state (Max below Min,
     its status) stay with the service."""
-    from .constraints import check_parameters
+    from .constraints import client_side_check, require_valid
 
-    operation = "StartProjectVersion"
-    problems = check_parameters(operation, params)
-    if not (problems or problems.unknown):
-        return
-    from botocore.validate import validate_parameters
-
-    from .apimodel import operation_model
-
-    validate_parameters(params, operation_model(operation).input_shape)
-    if problems.type_errors:
-        raise service_error("SerializationException", problems.type_errors[0], operation)
-    if problems.violations:
-        raise service_error("ValidationException", problems.validation_message(), operation)
+    client_side_check("StartProjectVersion", params)
+    require_valid("StartProjectVersion", params)
 
 
 def resolve(backend: Backend, arn: str) -> ModelRef:

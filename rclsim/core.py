@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from . import apimodel
 from .clock import Clock, SystemClock
-from .constraints import check_parameters, parameters_ok
+from .constraints import require_valid
 from .cost import Bill, PriceTable, compute_bill
 from .declarations import Declarations
 from .errors import service_error
@@ -269,7 +269,7 @@ class FakeRekognition:
                 f"rclsim fakes only {', '.join(apimodel.OPERATIONS)}; {operation} is not one of them",
                 operation,
             )
-        self._check_parameters(operation, params)
+        require_valid(operation, params)
         if region is not None:
             arn = params.get("ProjectVersionArn", params.get("ProjectArn"))
             if arn is not None:
@@ -304,7 +304,7 @@ class FakeRekognition:
                 self.lifecycle.require_running(params["ProjectVersionArn"], DETECT)
                 labels, copy = known
                 return {"CustomLabels": copy(labels)}
-        self._check_parameters(DETECT, params)
+        require_valid(DETECT, params)
         image = params["Image"]
         s3 = image.get("S3Object")
         # A member given as None is absent, as the JSON protocol reads a null member.
@@ -368,15 +368,6 @@ class FakeRekognition:
             and (not decl.builtin or article_used)
         ]
         return compute_bill(self.prices, self.lifecycle.usage(), trainings, self.clock.now())
-
-    def _check_parameters(self, operation: str, params: Mapping[str, Any]) -> None:
-        if parameters_ok(operation, params):
-            return
-        problems = check_parameters(operation, params)
-        if problems.type_errors:
-            raise service_error("SerializationException", problems.type_errors[0], operation)
-        if problems.violations:
-            raise service_error("ValidationException", problems.validation_message(), operation)
 
     def _check_image(self, image: Mapping[str, Any]) -> ImageRef:
         if image.get("Bytes") is not None:

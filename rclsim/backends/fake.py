@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..apimodel import OPERATIONS, operation_model
+from ..apimodel import OPERATIONS
 from ..clock import Clock
-from ..constraints import parameters_ok
+from ..constraints import client_side_check, parameters_ok
 from ..core import FakeRekognition, ReplaySource
 from ..cost import Bill, PriceTable
 from ..declarations import Declarations
@@ -64,13 +64,13 @@ class FakeBackend(Backend):
         bytes it sends), then hand the call to the core, the one way into the fake."""
         sent = _as_sent(params)
         if operation in OPERATIONS and not parameters_ok(operation, sent):
-            _client_side_check(operation, params)
+            client_side_check(operation, params)
         try:
             return self.core.call(operation, sent, region=self.region)
         except ClientError as exc:
             # The service read a null member as absent; botocore's client refuses None before sending.
             if exc.response.get("Error", {}).get("Code") in _PARAMETER_ERRORS and operation in OPERATIONS:
-                _client_side_check(operation, params)
+                client_side_check(operation, params)
             raise
 
     @property
@@ -130,14 +130,6 @@ class FakeBackend(Backend):
 
 #: The core's answers to parameters that botocore's client may have refused before sending.
 _PARAMETER_ERRORS = frozenset({"InvalidParameterException", "ValidationException", "SerializationException"})
-
-
-def _client_side_check(operation: str, params: dict[str, Any]) -> None:
-    """botocore's own client-side check (missing members, wrong types, None, below a minimum, unknown
-    members), raising ``ParamValidationError`` worded by botocore where boto3 would."""
-    from botocore.validate import validate_parameters
-
-    validate_parameters(params, operation_model(operation).input_shape)
 
 
 def _as_sent(params: dict[str, Any]) -> dict[str, Any]:
