@@ -116,10 +116,6 @@ def _safe_name(text: str, fallback: str) -> str:
     return name
 
 
-def _slug(text: str) -> str:  # kept for callers of the old name
-    return _safe_name(text, "image")
-
-
 def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -385,7 +381,7 @@ class RecordingBackend(Backend):
         )
         name = _safe_name(PurePosixPath(key.replace("\\", "/")).name, "image")
         path = folder / f"{name}-{digest.hexdigest()[:12]}.json"
-        self._inside(path, "")
+        self._inside(path, "to")
         # Re-recording a key (mode 'all') replaces its own recording: that is what the mode asks for.
         return write_atomically(
             path, (json.dumps(recording, indent=2) + "\n").encode("utf-8"), overwrite=True
