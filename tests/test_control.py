@@ -7,14 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 import rclsim
+import rclsim.core
 from rclsim.backends.aws import AwsBackend
 from rclsim.cli import main
 from rclsim.clock import ManualClock
@@ -82,41 +84,69 @@ def test_running_model_reports_a_failed_stop() -> None:
 
 CHILD = """
 import sys, rclsim
-backend = rclsim.get_backend("replay", state_dir=sys.argv[1], time_scale=0.003)  # starting takes 1.8 s
+from rclsim.clock import ManualClock
+
+class ParentPacedClock(ManualClock):
+    # No real waiting: each sleep blocks until the parent closes stdin, then moves the manual time on.
+    def sleep(self, seconds):
+        sys.stdin.readline()
+        super().sleep(seconds)
+
+backend = rclsim.get_backend("replay", state_dir=sys.argv[1], time_scale=1, clock=ParentPacedClock())
 with rclsim.running_model(backend, rclsim.ARTICLE_MODEL_ARN):
     print("inside", flush=True)
 """
 
 
+def read_until(stream: Any, text: str) -> str:
+    seen = ""
+    while text not in seen:
+        line = stream.readline()
+        if not line:
+            break
+        seen += line
+    return seen
+
+
 def test_ctrl_c_while_starting_still_stops_the_model(tmp_path: Path) -> None:
     """A child process is interrupted (SIGINT) while the model is STARTING: it waits for a stoppable
-    status, stops the model, and the state shared on disk shows it stopped."""
+    status, stops the model, and the state shared on disk shows it stopped. The child's clock is a
+    ManualClock whose sleep waits on the parent (stdin), so every step happens in a known order."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path)],
         cwd=tmp_path,  # the installed rclsim, not the source folder 'python -c' puts first on sys.path
+        stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    watchdog = threading.Timer(60, child.kill)  # a hang fails the test instead of blocking the run
+    watchdog.start()
     try:
-        deadline = time.monotonic() + 30
-        assert child.stderr is not None
-        seen = ""
-        while "waiting for" not in seen and time.monotonic() < deadline:
-            seen += child.stderr.readline()
-        assert "waiting for" in seen
-        parent = rclsim.get_backend("replay", state_dir=tmp_path, time_scale=0.003)
+        assert child.stdin is not None and child.stderr is not None and child.stdout is not None
+        assert "waiting for" in read_until(child.stderr, "waiting for")  # blocked in its first sleep
+        clock = ManualClock()  # the child's time, which has not moved yet
+        parent = rclsim.get_backend("replay", state_dir=tmp_path, time_scale=1, clock=clock)
         assert status(parent) == "STARTING"
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
+        seen = read_until(child.stderr, "waiting until it can be stopped")
+        assert "is STARTING; waiting until it can be stopped" in seen, seen
+        child.stdin.close()  # now its sleeps return: the start completes, then the stop
+        err = seen + child.stderr.read()
+        out = child.stdout.read()
+        child.wait()
     finally:
+        watchdog.cancel()
         if child.poll() is None:
             child.kill()
     assert "inside" not in out
-    assert "StopProjectVersion accepted" in err, err
+    assert "StopProjectVersion accepted" in err and "KeyboardInterrupt" in err, err
     assert child.returncode != 0  # the KeyboardInterrupt still ends the program
-    time.sleep(0.5)  # stopping takes 60 s x 0.003
+    clock.advance(600)  # the child stopped it once RUNNING, at the end of the start's 600 s
+    assert status(parent) == "STOPPING"
+    clock.advance(61)
     assert status(parent) == "STOPPED"
+    parent.close()
 
 
 # -- the CLI across processes --------------------------------------------------------------------
@@ -307,13 +337,24 @@ def test_stop_waits_for_a_transition_started_at_another_time_scale() -> None:
     assert clock.now() - 1_700_000_000 == pytest.approx(600, abs=1)  # waited exactly the start
 
 
-def test_cli_stop_during_a_slower_start(tmp_path: Path) -> None:
-    env = {**os.environ, "RCLSIM_STATE_DIR": str(tmp_path)}
-    started = rclsim_cmd(
-        "start", "--project-version-arn", ARTICLE_ARN, "--no-wait", "--time-scale", "0.002", env=env
-    )
-    assert json.loads(started.stdout) == {"Status": "STARTING"}
-    stopped = rclsim_cmd("stop", "--project-version-arn", ARTICLE_ARN, env=env)  # time scale 0 here
-    assert stopped.returncode == 0, stopped.stderr
-    assert json.loads(stopped.stdout) == {"Status": "STOPPING"}
-    assert "StopProjectVersion accepted" in stopped.stderr
+def test_cli_stop_while_starting_waits_for_running_then_stops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'rclsim stop' (time scale 0) of a model another command started at time scale 1 finds it
+    STARTING, waits out that start's own 600 s, and stops it. Each command is its own backend over the
+    state file; their clock is one ManualClock, so the model is STARTING for sure when stop runs."""
+    clock = ManualClock()
+    monkeypatch.setattr(rclsim.core, "SystemClock", lambda: clock)
+    monkeypatch.delenv("RCLSIM_TIME_SCALE", raising=False)
+    base = ["--state-dir", str(tmp_path)]
+    start = [*base, "start", "--project-version-arn", ARTICLE_ARN, "--no-wait", "--time-scale", "1"]
+    assert main(start) == 0
+    assert json.loads(capsys.readouterr().out) == {"Status": "STARTING"}
+    clock.advance(200)
+    assert main([*base, "stop", "--project-version-arn", ARTICLE_ARN]) == 0
+    out, err = capsys.readouterr()
+    assert "is STARTING; waiting until it can be stopped" in err, err
+    assert "StopProjectVersion accepted" in err and json.loads(out) == {"Status": "STOPPING"}
+    assert clock.now() - 1_700_000_000 == pytest.approx(600, abs=1)  # the start's end, not 200 s
+    assert main([*base, "status", "--project-version-arn", ARTICLE_ARN]) == 0
+    assert json.loads(capsys.readouterr().out)["ProjectVersionDescriptions"][0]["Status"] == "STOPPED"

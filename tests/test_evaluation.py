@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import time
+import sys
 import tracemalloc
 from collections.abc import Iterator
 from fractions import Fraction
@@ -479,12 +479,34 @@ def test_streaming_memory_is_the_score_lists() -> None:
     assert peak < 40_000 * 40 + 256 * 1024, peak
 
 
-def test_streaming_is_fast() -> None:
-    started = time.perf_counter()
-    report = evaluate(stream(20_000), predict_some)
-    elapsed = time.perf_counter() - started
-    assert report.images == 20_000
-    assert elapsed < 3.0, elapsed
+def python_calls(count: int, predict) -> tuple[int, Report]:
+    """How many Python and builtin calls evaluate() makes over ``count`` images: a measure of its work
+    that the machine's speed and load do not change (a wall clock on a shared CI runner does)."""
+    calls = 0
+
+    def profile(frame, event, arg) -> None:  # type: ignore[no-untyped-def]
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        report = evaluate(stream(count), predict)
+    finally:
+        sys.setprofile(previous)
+    return calls, report
+
+
+def test_streaming_work_is_linear_and_small_per_image() -> None:
+    """Each image costs the same few calls, however many came before (~70 today: two detections parsed
+    and matched to two boxes); the summary's fixed part follows the distinct confidences (507)."""
+    small, _ = python_calls(2_000, predict_some)
+    large, report = python_calls(8_000, predict_some)
+    assert report.images == 8_000 and report.label("car").tp == 8_000
+    per_image = (large - small) / 6_000
+    assert per_image < 150, per_image
+    assert small - 2_000 * per_image < 20_000, (small, per_image)
 
 
 # ------------------------------------------------------------------------------------- outputs
