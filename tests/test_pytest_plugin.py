@@ -30,7 +30,9 @@ def test_fixtures_answer_from_the_fake_with_fresh_state(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")  # rcl_client's region: the article model's
-    monkeypatch.delenv("RCLSIM_STATE_DIR")  # (set by conftest) rcl_backend would share that folder's state
+    monkeypatch.delenv(
+        "RCLSIM_STATE_DIR", raising=False
+    )  # (set by conftest) rcl_backend would share that folder's state
     pytester.makepyfile(test_user=USER_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
@@ -156,7 +158,7 @@ def test_the_refusal_of_live_aws_suggests_what_works(
     """The way round the charges flag that the refusal offers runs the article's whole lifecycle
     (start, describe, detect) offline; record mode none would replay DetectCustomLabels only."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
-    monkeypatch.delenv("RCLSIM_STATE_DIR")
+    monkeypatch.delenv("RCLSIM_STATE_DIR", raising=False)
     pytester.makepyfile(test_user=USER_TEST)
     refused = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rcl-backend", "aws")
     message = " ".join(refused.stderr.str().split())
