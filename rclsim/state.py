@@ -275,7 +275,7 @@ class StateStore:
 
     def _error(self, exc: sqlite3.Error) -> StateError:
         """One line for a SQLite failure on the state file: what is wrong, and what to do."""
-        path, folder = self.describe(), self.state_dir
+        path = self.describe()
         detail = str(exc)
         code = _code(exc)
         primary = code & 0xFF if code is not None else None
@@ -294,7 +294,6 @@ class StateStore:
                 f"saved: try again"
             )
         if primary in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
-            assert folder is not None and self.path is not None
             problem = self._unwritable()
             if problem is not None:
                 return problem

@@ -204,9 +204,11 @@ def test_no_state_file_in_a_read_only_folder_is_not_called_corrupt(
         code, err = run_cli(
             capsys, "--state-dir", str(folder), "status", "--project-version-arn", ARTICLE_ARN
         )
+    folder.chmod(0o755)
     assert_one_clear_line(code, err)
     assert str(folder) in err and "not writable" in err and "use another --state-dir" in err, err
-    assert "corrupt" not in err and "reset" not in err, err
+    assert "corrupt" not in err and "damaged" not in err and "reset" not in err, err
+    assert not (folder / STATE_FILE_NAME).exists()
 
 
 @posix_only
