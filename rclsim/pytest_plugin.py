@@ -26,11 +26,27 @@ from typing import Any
 
 import pytest
 
-_COST_WARNING = (
-    "run tests marked live_aws against real AWS with your credentials. They may start Custom Labels "
-    "models, which are billed for every hour they run (about USD 4 per inference unit per hour, "
-    "unverified) until stopped, and may incur other AWS charges"
-)
+
+def _cost_warning() -> str:
+    """The --rcl-live-aws-may-incur-charges help: what a started model costs per hour, from rclsim's
+    price table (RCLSIM_PRICES, else the built-in one)."""
+    from .errors import RclsimError
+
+    try:
+        from .cost import hourly_price
+
+        price = hourly_price(1)
+        figure = (
+            f"about {price.currency} {price.unit_price:.2f} per inference unit per hour, prices as of "
+            f"{price.as_of}, unverified"
+        )
+    except RclsimError:  # a bad RCLSIM_PRICES is refused where prices are used, not in pytest's help
+        figure = "billed per inference unit per hour"
+    return (
+        "run tests marked live_aws against real AWS with your credentials. They may start Custom Labels "
+        f"models, which are billed for every hour they run ({figure}) until stopped, and may incur "
+        "other AWS charges"
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,7 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="recordings folder, repeatable (default RCLSIM_RECORDINGS)",
     )
     group.addoption(
-        "--rcl-live-aws-may-incur-charges", action="store_true", default=False, help=_COST_WARNING
+        "--rcl-live-aws-may-incur-charges", action="store_true", default=False, help=_cost_warning()
     )
 
 

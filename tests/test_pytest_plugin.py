@@ -166,3 +166,21 @@ def test_the_refusal_of_live_aws_suggests_what_works(
     folder = pytester.mkdir("recs")
     suggested = ["--rcl-backend", "replay", "--rcl-recordings", str(folder)]
     pytester.runpytest_subprocess("-p", "no:cacheprovider", *suggested).assert_outcomes(passed=2)
+
+
+def test_the_cost_warning_quotes_the_price_table(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--help says what a live test's model costs per hour from rclsim's price table (RCLSIM_PRICES
+    here), not a figure of its own."""
+    table = json.loads((ROOT / "rclsim" / "pricing.json").read_text())
+    for prices in table["regions"].values():
+        prices["InferenceUnitHour"] = 7.5
+    path = pytester.path / "prices.json"
+    path.write_text(json.dumps(table))
+    monkeypatch.setenv("RCLSIM_PRICES", str(path))
+    text = " ".join(pytester.runpytest_subprocess("--help").stdout.str().split())
+    assert "USD 7.50 per inference unit per hour" in text
+    monkeypatch.setenv("RCLSIM_PRICES", str(pytester.path / "missing.json"))  # a bad table: help still works
+    broken = pytester.runpytest_subprocess("--help")
+    assert broken.ret == 0 and "--rcl-live-aws-may-incur-charges" in broken.stdout.str()
