@@ -24,8 +24,8 @@ from rclsim.evaluation import (
     evaluate,
     match_detections,
     ratio_iou,
-    write_pr_plot,
 )
+from rclsim.prplot import write_pr_plot
 
 from . import evaluation_oracle as oracle
 

@@ -115,7 +115,8 @@ def _say_counts(args: argparse.Namespace, counts: Any, problems: list[Any]) -> N
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import contextlib
 
-    from ..evaluation import Prediction, Truth, evaluate, write_pr_plot
+    from ..evaluation import Prediction, Truth, evaluate
+    from ..prplot import write_pr_plot
 
     for name in ("json", "csv", "plot"):
         target = getattr(args, name)
