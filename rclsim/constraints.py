@@ -9,7 +9,7 @@ answers ``ValidationException`` with its usual message form::
 
 This module walks the operation's input shape from the model and reports every violation in that form,
 so the fake rejects exactly what the model constrains, whichever botocore is installed. Choices where
-the real service's wording is unverified ([U] in the fact sheet) are documented in the README:
+the real service's wording is unverified ([U] in the fact sheet) are documented in docs/fidelity.md:
 
 * a value of the wrong type (or a non-finite number, or an ``integer`` beyond 32 bits) is a
   ``SerializationException``, the code the JSON protocol uses for bodies it cannot read;

@@ -98,7 +98,7 @@ class ReplaySource:
             f"rclsim replay has no recording for model {project_version_arn} and {image.describe()} "
             f"in {self.store.describe()}. To record it, run the same call with --backend aws "
             f"--record-mode once --recordings DIR (it calls AWS once); or save the service's response as "
-            f"NAME.json beside the image NAME.jpg in a --recordings folder (README, 'Recordings')."
+            f"NAME.json beside the image NAME.jpg in a --recordings folder (docs/recordings.md)."
         )
 
 
