@@ -31,10 +31,12 @@ zero (the store notices and opens a fresh file).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
@@ -164,7 +166,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.last_billed = {arn: 0.0 for arn in MODELS}
 
     def open_backend(self) -> rclsim.Backend:
-        return rclsim.get_backend("replay", clock=self.clock, time_scale=self.scale, state_dir=self.state_dir)
+        # RCLSIM_STATE_DIR (conftest sets one per test) would put the in-memory machines in a file
+        # shared by every walk: they leave it out.
+        with mock.patch.dict(os.environ):
+            os.environ.pop("RCLSIM_STATE_DIR", None)
+            return rclsim.get_backend(
+                "replay", clock=self.clock, time_scale=self.scale, state_dir=self.state_dir
+            )
 
     def now(self) -> float:
         return self.clock.now()
