@@ -452,7 +452,7 @@ def test_max_results_beyond_32_bits_is_a_serialization_error(backend: rclsim.Bac
 def test_the_index_is_reused_across_stores_and_follows_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rclsim.recordings as recordings
+    import rclsim.recordings.answer_files as answer_files  # the one reader of every answer file
 
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "rec"
@@ -460,8 +460,8 @@ def test_the_index_is_reused_across_stores_and_follows_changes(
     first = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
     assert len(first.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"]) == 2
     reads: list[Path] = []
-    real = recordings._read_json
-    monkeypatch.setattr(recordings, "_read_json", lambda p: (reads.append(p), real(p))[1])
+    real = answer_files._read_json
+    monkeypatch.setattr(answer_files, "_read_json", lambda p: (reads.append(p), real(p))[1])
     from rclsim.kept import forget_all
 
     forget_all()  # as in a new process: only the index on disk is left
@@ -607,7 +607,7 @@ def test_a_number_past_floats_range_is_a_serialization_error(backend: rclsim.Bac
 def test_a_process_reads_an_unchanged_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fresh backend per test must not pay for reading the same files again; a changed file is
     read again, however it changed."""
-    import rclsim.recordings as recordings
+    import rclsim.recordings.answer_files as answer_files  # the one reader of every answer file
 
     folder = tmp_path / "rec"
     path = write_recording(folder, min_confidence=None, max_results=None, labels=[lab("a", 90)])
@@ -616,8 +616,8 @@ def test_a_process_reads_an_unchanged_folder_once(tmp_path: Path, monkeypatch: p
         first.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "a"
     )
     reads: list[Path] = []
-    real = recordings._read_json
-    monkeypatch.setattr(recordings, "_read_json", lambda p: (reads.append(p), real(p))[1])
+    real = answer_files._read_json
+    monkeypatch.setattr(answer_files, "_read_json", lambda p: (reads.append(p), real(p))[1])
     again = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
     assert (
         again.detect_custom_labels(ProjectVersionArn=OTHER_ARN, Image=IMG)["CustomLabels"][0]["Name"] == "a"
