@@ -309,12 +309,6 @@ def test_declared_training_data_and_output_config_are_described() -> None:
     check_declared(row)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=rclsim.RecordingError,
-    reason="rclsim/schemadata/models.schema.json does not list OutputConfig, ManifestSummary, "
-    "TrainingDataResult, TestingDataResult, MaxInferenceUnits yet (a change outside this test's files)",
-)
 def test_declared_training_data_and_output_config_load_from_models_json(tmp_path: Path) -> None:
     project = declare(tmp_path, [shop_version(1, "RUNNING", **DECLARED_DATA)])
     backend = rclsim.get_backend("replay", recordings=[tmp_path], include_builtin=False)
