@@ -74,12 +74,14 @@ def check_start_parameters(params: dict[str, Any]) -> None:
     any price is quoted or anything is called: botocore's client-side check (``ParamValidationError``:
     missing, wrong type, below a minimum), then the service's checks of the model's constraints
     (``ValidationException``: patterns, lengths, maxima), exactly as the fake core makes them
-    (:func:`rclsim.constraints.check_parameters`). Rules that need the model's state (Max below Min,
-    its status) stay with the service."""
+    (:func:`rclsim.constraints.require_valid`), and the start's own rules on its numbers (Max below
+    Min: :func:`rclsim.lifecycle.check_start`). Rules that need the model's state stay with the service."""
     from .constraints import client_side_check, require_valid
+    from .lifecycle import check_start
 
     client_side_check("StartProjectVersion", params)
     require_valid("StartProjectVersion", params)
+    check_start(params)
 
 
 def resolve(backend: Backend, arn: str) -> ModelRef:

@@ -150,14 +150,6 @@ def _require_region(arn: Any, region: str, operation: str) -> None:
         )
 
 
-def _projects_of_region(answer: dict[str, Any], region: str) -> dict[str, Any]:
-    """DescribeProjects as a client of ``region`` sees it: that region's projects only."""
-    answer["ProjectDescriptions"] = [
-        p for p in answer.get("ProjectDescriptions", []) if _region_of(p["ProjectArn"]) == region
-    ]
-    return answer
-
-
 def _exactness(
     rec: Recording, min_confidence: float | None, max_results: int | None, thresholds: Mapping[str, float]
 ) -> str | None:
@@ -270,12 +262,12 @@ class FakeRekognition:
                 operation,
             )
         require_valid(operation, params)
+        if operation == "DescribeProjects":
+            return self.lifecycle.describe_projects(params, region=region)
         if region is not None:
             arn = params.get("ProjectVersionArn", params.get("ProjectArn"))
             if arn is not None:
                 _require_region(arn, region, operation)
-            elif operation == "DescribeProjects":
-                return _projects_of_region(handler(params), region)
         return handler(params)
 
     @functools.cached_property

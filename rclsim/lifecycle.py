@@ -210,6 +210,29 @@ def _page(items: list[Any], params: Mapping[str, Any], query: Any, op: str) -> t
     return page, (_token(offset + size, query) if more else None)
 
 
+def check_start(params: Mapping[str, Any], op: str = "StartProjectVersion") -> None:
+    """StartProjectVersion's rules on its numbers, which need no model state: each inference unit count
+    within rclsim's limit, Max not below Min (``InvalidParameterException``). Also asked by a dry run
+    before it quotes a price."""
+    min_iu = params.get("MinInferenceUnits")
+    max_iu = params.get("MaxInferenceUnits")
+    for name, units in (("MinInferenceUnits", min_iu), ("MaxInferenceUnits", max_iu)):
+        if units is not None and units > MAX_INFERENCE_UNITS:
+            raise service_error(
+                "InvalidParameterException",
+                f"Request has invalid parameters: {name} ({units}) is over rclsim's limit of "
+                f"{MAX_INFERENCE_UNITS} inference units",
+                op,
+            )
+    if max_iu is not None and min_iu is not None and max_iu < min_iu:
+        raise service_error(
+            "InvalidParameterException",
+            f"Request has invalid parameters: MaxInferenceUnits ({max_iu}) must be greater than or "
+            f"equal to MinInferenceUnits ({min_iu})",
+            op,
+        )
+
+
 class Lifecycle:
     """Model versions' statuses over a :class:`~rclsim.state.StateStore`."""
 
@@ -294,24 +317,10 @@ class Lifecycle:
 
     # -- operations -------------------------------------------------------------------------------
     def start(self, params: Mapping[str, Any], op: str = "StartProjectVersion") -> dict[str, Any]:
+        check_start(params, op)
         arn = params["ProjectVersionArn"]
         min_iu = params["MinInferenceUnits"]
         max_iu = params.get("MaxInferenceUnits")
-        for name, units in (("MinInferenceUnits", min_iu), ("MaxInferenceUnits", max_iu)):
-            if units is not None and units > MAX_INFERENCE_UNITS:
-                raise service_error(
-                    "InvalidParameterException",
-                    f"Request has invalid parameters: {name} ({units}) is over rclsim's limit of "
-                    f"{MAX_INFERENCE_UNITS} inference units",
-                    op,
-                )
-        if max_iu is not None and max_iu < min_iu:
-            raise service_error(
-                "InvalidParameterException",
-                f"Request has invalid parameters: MaxInferenceUnits ({max_iu}) must be greater than or "
-                f"equal to MinInferenceUnits ({min_iu})",
-                op,
-            )
         decl = self._require(arn, op)
         with self.state.transaction() as txn:
             state = self._current(txn, decl)
@@ -458,7 +467,11 @@ class Lifecycle:
             out["NextToken"] = token
         return out
 
-    def describe_projects(self, params: Mapping[str, Any], op: str = "DescribeProjects") -> dict[str, Any]:
+    def describe_projects(
+        self, params: Mapping[str, Any], op: str = "DescribeProjects", *, region: str | None = None
+    ) -> dict[str, Any]:
+        """The projects, oldest first, in pages; ``region``: only that region's (a client of one
+        region lists its own projects), None: every region's."""
         features = params.get("Features") or ["CUSTOM_LABELS"]
         names = params.get("ProjectNames")
         rows = []
@@ -466,6 +479,8 @@ class Lifecycle:
             for arn, created in self._project_arns().items():
                 name = arn.split(":project/", 1)[-1].rsplit("/", 1)[0]
                 if names is not None and name not in names:
+                    continue
+                if region is not None and arn.split(":", 4)[3:4] != [region]:
                     continue
                 row: dict[str, Any] = {"ProjectArn": arn}
                 if created is not None:

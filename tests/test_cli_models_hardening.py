@@ -125,6 +125,19 @@ NO_NUMBER = "arn:aws:rekognition:us-east-1:123456789012:project/pets/version/pet
         (["--project-version-arn", ARTICLE_ARN, "--max-inference-units", "0"], 255, "MaxInferenceUnits"),
         (["--project-version-arn", "arn:bad"], 255, "ProjectVersionArn"),
         (["--project-version-arn", NO_NUMBER], 255, "ValidationException"),
+        (
+            [
+                "--project-version-arn",
+                ARTICLE_ARN,
+                "--min-inference-units",
+                "3",
+                "--max-inference-units",
+                "2",
+            ],
+            255,
+            "InvalidParameterException",
+        ),
+        (["--project-version-arn", ARTICLE_ARN, "--min-inference-units", "101"], 255, "over rclsim's limit"),
     ],
 )
 def test_start_validates_before_the_price_and_the_dry_run(
