@@ -111,3 +111,44 @@ _ACCOUNT_IN_ARN = re.compile(r"^(arn:[a-z\d-]+:rekognition:[a-z\d-]*:)(\d{12})(:
 def mask_account(arn: str) -> str:
     """``arn`` with its account id replaced by :data:`MASKED_ACCOUNT`; other text unchanged."""
     return _ACCOUNT_IN_ARN.sub(lambda m: m.group(1) + MASKED_ACCOUNT + m.group(3), arn)
+
+
+# The one masking rule, shared by record mode (what it saves) and the replay store (what it looks up):
+# the account id of the model's ARN is masked wherever it appears as a whole number.
+@functools.lru_cache(maxsize=1024)
+def account_of(arn: str) -> str | None:
+    """The 12-digit account id of a Rekognition ARN, or None: not such an ARN, or already masked."""
+    m = _ACCOUNT_IN_ARN.match(arn)
+    return m.group(2) if m and m.group(2) != MASKED_ACCOUNT else None
+
+
+@functools.lru_cache(maxsize=64)
+def _whole_number(account: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9]){re.escape(account)}(?![0-9])")
+
+
+def mask_account_everywhere(value: Any, account: str | None) -> Any:
+    """``value`` (text, or dicts and lists of it) with every whole-number occurrence of ``account``
+    replaced by :data:`MASKED_ACCOUNT`; numbers that merely contain its digits (``1123456789012``) are
+    left alone, as is everything when ``account`` is None."""
+    if not account:
+        return value
+    pattern = _whole_number(account)
+
+    def mask(item: Any) -> Any:
+        if isinstance(item, str):
+            return pattern.sub(MASKED_ACCOUNT, item) if account in item else item
+        if isinstance(item, dict):
+            return {mask(k): mask(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [mask(v) for v in item]
+        return item
+
+    return mask(value)
+
+
+@functools.lru_cache(maxsize=1024)  # on the replay path: the same few ARNs, call after call
+def mask_arn(arn: str) -> str:
+    """``arn`` with its own account id masked everywhere in it (account field, project and version
+    names) by :func:`mask_account_everywhere`; unchanged when it has no account id to mask."""
+    return mask_account_everywhere(arn, account_of(arn))  # type: ignore[no-any-return]

@@ -55,7 +55,7 @@ import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .apimodel import MASKED_ACCOUNT, parse_version_arn
+from .apimodel import account_of, mask_account_everywhere, parse_version_arn
 from .backends.base import Backend
 from .errors import RclsimError, service_error
 from .files import write_atomically
@@ -72,38 +72,11 @@ _TRIM = "._-"
 _WINDOWS_DEVICES = frozenset(
     ["CON", "PRN", "AUX", "NUL"] + [f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)]
 )
-_ACCOUNT_FIELD = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:(\d{12}):")
 
 
 class RecordedByKeyWarning(UserWarning):
     """Record mode could not read an S3 image for its size and hash: the recording is keyed by the
     image's S3 location alone."""
-
-
-# -- masking ----------------------------------------------------------------------------------------
-def _account_of(arn: str) -> str | None:
-    m = _ACCOUNT_FIELD.match(arn)
-    return m.group(1) if m and m.group(1) != MASKED_ACCOUNT else None
-
-
-def mask_account_everywhere(value: Any, account: str | None) -> Any:
-    """``value`` (text, or dicts and lists of it) with every whole-number occurrence of ``account``
-    replaced by ``000000000000``; numbers that merely contain its digits (``1123456789012``) are left
-    alone, as is everything when ``account`` is None."""
-    if not account:
-        return value
-    pattern = re.compile(rf"(?<![0-9]){re.escape(account)}(?![0-9])")
-
-    def mask(item: Any) -> Any:
-        if isinstance(item, str):
-            return pattern.sub(MASKED_ACCOUNT, item)
-        if isinstance(item, dict):
-            return {mask(k): mask(v) for k, v in item.items()}
-        if isinstance(item, list):
-            return [mask(v) for v in item]
-        return item
-
-    return mask(value)
 
 
 # -- safe names ---------------------------------------------------------------------------------------
@@ -193,7 +166,7 @@ class RecordingBackend(Backend):
         params["Image"] = image
         _check_like_the_service(params)
         arn = params["ProjectVersionArn"]
-        account = _account_of(arn) if self.mask else None
+        account = account_of(arn) if self.mask else None
         asked = mask_account_everywhere(params, account) if account else params  # how recordings are keyed
         if data is not None:
             asked["Image"]["Bytes"] = data
