@@ -24,8 +24,9 @@ from the API's own patterns and limits) is refused before any live call.
 request ids (``ResponseMetadata`` is dropped). Unless ``mask_account=False``, the 12-digit account id
 of the model's ARN is replaced by ``000000000000`` wherever it appears as a whole number in what is
 saved: the ARN's account field, project and version names, the S3 bucket, key and version, text in the
-response, and the recording's file and folder names. The replay backend matches a recording masked in
-the account field for any account.
+response, and the recording's file and folder names (the one rule of
+:func:`rclsim.apimodel.mask_account_everywhere`). The replay backend, asked with the real names, masks
+them by the same rule to find the recording; a masked recording answers for any account.
 
 **Where it is saved.** ``<folder>/<version name>/<image name>-<digest>.json``, with every name made
 safe (only ``A-Za-z0-9_.-``, no leading or trailing dots, no Windows device names); every path is

@@ -310,11 +310,6 @@ def test_recordings_masked_otherwise_are_still_found_with_masking_on(
     assert len(list(tmp_path.rglob("*.json"))) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the replay side (rclsim/apimodel.py mask_account, rclsim/recordings.py find) to mask "
-    "the account id wherever it appears, as record mode now does",
-)
 @pytest.mark.parametrize(
     "arn, bucket", [(OWN_ARN, "my-bucket"), (version_arn(), OWN_BUCKET)], ids=["in-names", "in-bucket"]
 )

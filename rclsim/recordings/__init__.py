@@ -15,7 +15,7 @@ Two kinds of file answer requests:
 * :mod:`rclsim.recordings.index`: the on-disk index of a folder's recordings and the in-process cache
   of folders already read;
 * :mod:`rclsim.recordings.store`: :class:`RecordingStore`, which finds the recordings that answer for a
-  model and an image, and the folders it reads (the built-in ones, ``RCLSIM_RECORDINGS``).
+  model and an image, and the built-in folder it also reads.
 
 The store hands out its data only through the core, which copies it, so no caller can change a
 recording by mutating a response.
@@ -28,14 +28,13 @@ from .answer_files import FolderFile, answer_kind, folder_files, key_name_parts,
 from .recording import ImageRef, Recording
 from .recording import image_ref_from_param as image_ref_from_param  # used by the core and the recorder
 from .recording import sha256_hex as sha256_hex
-from .store import RecordingStore, builtin_recordings_dir, recording_dirs_from_env
+from .store import RecordingStore, builtin_recordings_dir
 
 __all__ = [
     "ImageRef",
     "Recording",
     "RecordingStore",
     "builtin_recordings_dir",
-    "recording_dirs_from_env",
     "FolderFile",
     "folder_files",
     "answer_kind",

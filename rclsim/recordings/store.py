@@ -1,7 +1,8 @@
 """The store: :class:`RecordingStore` finds the recordings that answer for a model and an image.
 
-Its folders are the ones given, ``RCLSIM_RECORDINGS`` (:func:`recording_dirs_from_env`) for those who
-read it, and by default the article's recordings shipped with rclsim (:func:`builtin_recordings_dir`).
+Its folders are the ones given (the front-ends resolve ``--recordings``/``RCLSIM_RECORDINGS`` through
+:func:`rclsim.config.setting`) and by default the article's recordings shipped with rclsim
+(:func:`builtin_recordings_dir`).
 """
 
 from __future__ import annotations
@@ -9,18 +10,18 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..apimodel import mask_account
+from ..apimodel import account_of, mask_account, mask_account_everywhere, mask_arn
 from ..errors import RecordingError
 from .answer_files import rank_by_key
 from .index import _FolderIndex
 from .recording import ImageRef, Recording
 
-__all__ = ["RecordingStore", "builtin_recordings_dir", "recording_dirs_from_env"]
+__all__ = ["RecordingStore", "builtin_recordings_dir"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,12 +33,6 @@ def builtin_recordings_dir() -> Path:
         return Path(str(resources.files("rclsim.fixtures").joinpath("article")))
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent.parent / "fixtures" / "article"
-
-
-def recording_dirs_from_env(environ: Mapping[str, str] | None = None) -> list[Path]:
-    """Folders named by ``RCLSIM_RECORDINGS`` (separated by ``os.pathsep``)."""
-    value = (environ if environ is not None else os.environ).get("RCLSIM_RECORDINGS", "")
-    return [Path(p) for p in value.split(os.pathsep) if p.strip()]
 
 
 class RecordingStore:
@@ -98,32 +93,45 @@ class RecordingStore:
         return set(self._models)
 
     def knows_model(self, project_version_arn: str) -> bool:
-        """True when a recording names this model, or a sidecar response can answer for any model."""
+        """True when a recording names this model (as asked, or with its account id masked: see
+        :meth:`find`), or a sidecar response can answer for any model."""
         self._load()
-        return (
-            project_version_arn in self._models
-            or mask_account(project_version_arn) in self._models
-            or bool(self._sidecars)
-        )
+        return any(arn in self._models for arn in _model_keys(project_version_arn)[0]) or bool(self._sidecars)
 
     def find(self, project_version_arn: str, image: ImageRef) -> list[Recording]:
         """Recordings that answer for this model and image, best match first: recordings made for
         this model before plain responses, an exact S3 version before a version-less one, a plain
-        response whose image has these bytes before one matched by its name (:func:`rank_by_key`)."""
+        response whose image has these bytes before one matched by its name (:func:`rank_by_key`).
+
+        Record mode masks the model's account id wherever it appears as a whole number (the ARN's
+        account field, project and version names, the S3 bucket, key and version; the one rule of
+        :func:`~rclsim.apimodel.mask_account_everywhere`), so a recording is also looked up with the
+        request's ARN and S3 object masked that way. A masked recording answers for any account:
+        ``000000000000`` no longer says whose it was."""
         self._load()
+        arns, account = _model_keys(project_version_arn)
         exact: list[Recording] = []
         loose: list[Recording] = []
-        if image.bucket is not None and image.key is not None:
-            for rec in self._by_s3.get((image.bucket, image.key), []):
-                (exact if rec.image.version == image.version else loose).append(rec)
+        bucket, key, version = image.bucket, image.key, image.version
+        if bucket is not None and key is not None:
+            recs: list[Recording] = self._by_s3.get((bucket, key), [])
+            versions: tuple[str | None, ...] = (version,)
+            # Cheap on the hot path: only an S3 object that names the account id is masked.
+            if account is not None and (account in bucket or account in key or account in (version or "")):
+                masked_bucket, masked_key, masked_version = mask_account_everywhere(
+                    [bucket, key, version], account
+                )
+                versions = (version, masked_version)
+                if (masked_bucket, masked_key) != (bucket, key):
+                    recs = recs + self._by_s3.get((masked_bucket, masked_key), [])
+            for rec in recs:
+                (exact if rec.image.version in versions else loose).append(rec)
         if image.sha256 is not None:
             exact.extend(r for r in self._by_sha.get(image.sha256, []) if r not in exact)
-        # A recording whose account id was masked when it was recorded answers for any account.
-        arns = (project_version_arn, mask_account(project_version_arn), None)
         found = [r for r in exact + loose if r.project_version_arn in arns]
-        if image.key is not None and self._sidecars:
+        if key is not None and self._sidecars:
             by_key = rank_by_key(
-                image.key,
+                key,
                 (r for r in self._sidecars if r.sidecar_relpath is not None),
                 lambda r: r.sidecar_relpath.parts,
             )
@@ -134,3 +142,12 @@ class RecordingStore:
 
     def describe(self) -> str:
         return ", ".join(str(d) for d in self.dirs) or "(no folders)"
+
+
+@functools.lru_cache(maxsize=1024)  # on the detect path: the same few ARNs, call after call
+def _model_keys(arn: str) -> tuple[tuple[str | None, ...], str | None]:
+    """The model ARNs a recording may name to answer for ``arn`` (itself; masked in the account field
+    only, as record mode once did; masked everywhere, as it does now; None: a plain response), and
+    the account id to mask in the S3 object (None: nothing to mask)."""
+    arns = tuple(dict.fromkeys((arn, mask_account(arn), mask_arn(arn)))) + (None,)
+    return arns, account_of(arn)
