@@ -118,9 +118,7 @@ class RecordingStore:
             versions: tuple[str | None, ...] = (version,)
             # Cheap on the hot path: only an S3 object that names the account id is masked.
             if account is not None and (account in bucket or account in key or account in (version or "")):
-                masked_bucket, masked_key, masked_version = mask_account_everywhere(
-                    [bucket, key, version], account
-                )
+                masked_bucket, masked_key, masked_version = _masked_location(account, bucket, key, version)
                 versions = (version, masked_version)
                 if (masked_bucket, masked_key) != (bucket, key):
                     recs = recs + self._by_s3.get((masked_bucket, masked_key), [])
@@ -151,3 +149,10 @@ def _model_keys(arn: str) -> tuple[tuple[str | None, ...], str | None]:
     the account id to mask in the S3 object (None: nothing to mask)."""
     arns = tuple(dict.fromkeys((arn, mask_account(arn), mask_arn(arn)))) + (None,)
     return arns, account_of(arn)
+
+
+@functools.lru_cache(maxsize=1024)  # a test asks for the same few objects, call after call
+def _masked_location(account: str, bucket: str, key: str, version: str | None) -> tuple[str, str, str | None]:
+    """An S3 object's bucket, key and version with ``account`` masked, as record mode saves them."""
+    masked: list[Any] = mask_account_everywhere([bucket, key, version], account)
+    return masked[0], masked[1], masked[2]
