@@ -9,13 +9,15 @@ running for an hour is billed for an hour; :class:`ManualClock` lets tests move 
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Protocol
 
+# The bound is the time_scale setting's (RCLSIM_TIME_SCALE and --time-scale are resolved, and checked,
+# by rclsim.config): slower than real time is allowed, a test of a user's patience, but not without bound.
+from .config import MAX_TIME_SCALE
 from .errors import RclsimError
 
-__all__ = ["Clock", "SystemClock", "ManualClock", "time_scale_from_env", "check_time_scale"]
+__all__ = ["Clock", "SystemClock", "ManualClock", "check_time_scale"]
 
 
 class Clock(Protocol):
@@ -54,10 +56,6 @@ class ManualClock:
         self.advance(max(0.0, seconds))
 
 
-#: Slower than real time is allowed (a test of a user's patience), but not without bound.
-MAX_TIME_SCALE = 1000.0
-
-
 def check_time_scale(value: float, source: str = "--time-scale") -> float:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= MAX_TIME_SCALE):
         raise RclsimError(
@@ -65,14 +63,3 @@ def check_time_scale(value: float, source: str = "--time-scale") -> float:
             f"got {value!r}"
         )
     return float(value)
-
-
-def time_scale_from_env(default: float = 0.0) -> float:
-    """``RCLSIM_TIME_SCALE`` as a float, or ``default``."""
-    raw = os.environ.get("RCLSIM_TIME_SCALE", "").strip()
-    if not raw:
-        return default
-    try:
-        return check_time_scale(float(raw), "RCLSIM_TIME_SCALE")
-    except ValueError:
-        raise RclsimError(f"RCLSIM_TIME_SCALE={raw!r} is not a number") from None

@@ -25,11 +25,12 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from .apimodel import parse_version_arn
+from .config import setting, variables
 from .errors import RclsimError
+from .files import read_json_file
 
 __all__ = [
     "PriceTable",
@@ -40,6 +41,9 @@ __all__ = [
     "compute_bill",
     "hourly_cost_text",
 ]
+
+#: The variable of the ``prices`` setting (rclsim.config's table), named in messages about its file.
+_PRICES_VARIABLE = next(variable for variable, name in variables().items() if name == "prices")
 
 #: What the meter says about the units it bills (the fake does not auto-scale).
 METER_UNITS_NOTE = (
@@ -120,19 +124,22 @@ class PriceTable:
         self.origin = origin
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None) -> PriceTable:
-        """The table in ``path``, else ``RCLSIM_PRICES``, else the built-in one."""
-        path = path or os.environ.get("RCLSIM_PRICES") or None
+    def load(cls, path: str | os.PathLike[str] | None = None, *, given_by: str | None = None) -> PriceTable:
+        """The table in ``path``, else the ``prices`` setting's (``RCLSIM_PRICES``), else the built-in one.
+
+        ``given_by`` is where ``path`` came from (a resolved setting's origin, such as
+        ``settings.origin["prices"]``): when that is an environment variable, every message about the
+        file names it (``RCLSIM_PRICES=/old/prices.json: no such file``), since the user did not type
+        the path. The file is read by :func:`rclsim.files.read_json_file` (one line for a file nested
+        too deeply, with ``NaN`` or not UTF-8), then its form is checked key by key."""
+        if not path:
+            path = setting("prices")
+            given_by = _PRICES_VARIABLE if path is not None else None
         if path is None:
             text = resources.files("rclsim").joinpath("pricing.json").read_text(encoding="utf-8")
             return cls(json.loads(text), "built-in price table")
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise RclsimError(f"{path}: cannot read price table: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise RclsimError(f"{path}: malformed JSON: {exc}") from None
-        return cls(data, str(path))
+        where = f"{given_by}={path}" if given_by in variables() else str(path)
+        return cls(read_json_file(path, where=where), where)
 
     def for_region(self, region: str | None) -> RegionPrices:
         if region is not None and region in self.regions:

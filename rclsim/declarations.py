@@ -32,6 +32,7 @@ from typing import Any
 
 from .apimodel import parse_version_arn
 from .errors import RecordingError
+from .files import read_json_bytes
 from .schemas import models_problems
 from .verdicts import known_valid, remember_valid
 
@@ -151,13 +152,8 @@ def models_file_problems(data: Any) -> list[str]:
 
 def _read_models_file(path: Path) -> bytes:
     """A ``models.json``'s bytes, once they have been parsed and checked against the schema."""
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw)
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise RecordingError(f"{path}: malformed JSON: {exc}") from None
+    # rclsim.files: one line naming the file for what no models.json holds (too deep, NaN, not UTF-8)
+    data, raw = read_json_bytes(path, error=RecordingError)
     digest = hashlib.sha256(b"models:" + raw).hexdigest()
     if not known_valid(digest):
         problems = models_file_problems(data)

@@ -14,8 +14,9 @@ Staleness: a verdict is about content, so it needs no file stamp (the per-proces
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from .config import setting
 
 __all__ = ["cache_dir", "known_valid", "remember_valid"]
 
@@ -24,11 +25,9 @@ _VERDICT_VERSION = "2"
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("RCLSIM_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "rclsim"
+    """The user's cache folder: the ``cache_dir`` setting (:mod:`rclsim.config`), so a blank
+    ``RCLSIM_CACHE_DIR`` is unset and spaces around it are not part of the folder, as everywhere."""
+    return Path(setting("cache_dir"))
 
 
 def _verdict_path(digest: str) -> Path:

@@ -286,15 +286,6 @@ def test_noise_parameters_load_or_refuse(data: bytes) -> None:
         accepts_or_refuses(lambda: _load_noise(where / "noise.json"))
 
 
-NOT_MINE_DEEP = pytest.mark.xfail(
-    strict=False,
-    reason="defect outside this change: declarations._read_models_file, cost.PriceTable.load and "
-    "simulation.NoiseModel.load call json.loads themselves and let RecursionError out of a deeply nested "
-    "file (rclsim internal error); they should read through rclsim.files.read_json_file",
-)
-
-
-@NOT_MINE_DEEP
 @pytest.mark.parametrize("loader", ["models", "prices", "noise"])
 @pytest.mark.parametrize("kind", ["[", "{"])
 def test_deeply_nested_models_prices_and_noise_files_are_refused(

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from ..config import env_flag
+from ..config import setting
 from ..errors import RclsimError
 from . import article, datasets, models
 from .common import EXIT_SERVICE_ERROR, EXIT_USAGE, EXIT_USER_ERROR, _one_line, _resolve
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     debug = bool(args.debug)
     try:
-        debug = debug or env_flag("RCLSIM_DEBUG")
+        debug = bool(setting("debug", args.debug or None, front_end="cli"))  # --debug, else its variable
         _resolve(args)
         return _COMMANDS[args.command](args)
     except KeyboardInterrupt:

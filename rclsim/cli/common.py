@@ -88,7 +88,19 @@ def _noise(args: argparse.Namespace) -> Any:
 def _prices(args: argparse.Namespace) -> Any:
     from ..cost import PriceTable
 
-    return PriceTable.load(args.prices)
+    return PriceTable.load(args.prices, given_by=_given_by(args, "prices"))
+
+
+def _given_by(args: argparse.Namespace, name: str) -> str | None:
+    """Where setting ``name`` came from (an option, a variable, the default), while ``args`` still
+    holds the resolved value (a command may have changed it since)."""
+    settings = getattr(args, "settings", None)
+    if settings is None:
+        return None
+    resolved = getattr(settings, name)
+    if (str(resolved) if isinstance(resolved, Path) else resolved) != getattr(args, name, None):
+        return None
+    return str(settings.origin.get(name, "default"))
 
 
 def _wire(value: Any) -> Any:

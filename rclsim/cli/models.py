@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..config import env_value
 from ..errors import RclsimError
 from .common import EXIT_USER_ERROR, _backend, _one_line, _prices, _print, _say
 
 
 def _where(args: argparse.Namespace, backend: Any) -> str:
     if args.backend == "aws":
-        endpoint = args.endpoint_url or env_value("RCLSIM_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+        endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")  # args: resolved settings
         if endpoint:
             return f"the endpoint {endpoint} ({backend.region or 'default region'})"
         return f"real AWS ({backend.region or 'default region'})"
@@ -158,7 +157,7 @@ def cmd_find_running(args: argparse.Namespace) -> int:
     if args.backend == "aws" and args.all_regions:
         import boto3
 
-        if args.endpoint_url or env_value("RCLSIM_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL"):
+        if args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL"):
             raise RclsimError(
                 "--all-regions calls each region's own endpoint; it cannot be combined with an "
                 "endpoint URL (drop --all-regions to ask that endpoint)"
@@ -221,13 +220,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"{backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g}); Ctrl-C stops it"
     )
     _say(f"  try: aws rekognition describe-projects --endpoint-url {server.url} --region us-east-1")
+    import signal
+
+    def _terminate(signum: int, frame: Any) -> None:  # SIGTERM (kill, docker stop) stops it as Ctrl-C does
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         _say("rclsim: stopping")
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.server_close()
         backend.close()
+    _say(f"rclsim: stopped; state closed ({backend.core.lifecycle.state.describe()})")
     return 0
 
 

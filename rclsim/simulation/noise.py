@@ -19,15 +19,14 @@ model, many low-confidence ``vehicle`` false positives and almost no false plate
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import RclsimError
+from ..files import read_json_file
 
 __all__ = ["NoiseModel", "LABEL_PARAMETERS", "MAX_CLUTTER"]
 
@@ -60,13 +59,9 @@ class NoiseModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NoiseModel:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise RclsimError(f"{path}: cannot read noise parameters: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise RclsimError(f"{path}: malformed JSON: {exc}") from None
-        return cls.from_dict(data, str(path))
+        """The parameters in the JSON file ``path`` (read by :func:`rclsim.files.read_json_file`: a file
+        nested too deeply, with ``NaN`` or not UTF-8 is one line naming it), checked by :meth:`from_dict`."""
+        return cls.from_dict(read_json_file(path), str(path))
 
     @classmethod
     def from_dict(cls, data: Any, origin: str = "noise parameters") -> NoiseModel:
