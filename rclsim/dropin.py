@@ -265,8 +265,9 @@ def _read_from_moto(bucket: str, key: str, version: str | None) -> bytes:
 class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a decorator
     """Answer Rekognition's Custom Labels calls from a fake, for every boto3/botocore client.
 
-    ``mock()`` makes a replay backend from the same options as :func:`rclsim.get_backend`
-    (``recordings=``, ``time_scale=``, ``state_dir=``...; fresh in-memory state by default);
+    ``mock()`` makes a backend from the same options and ``RCLSIM_*`` variables as
+    :func:`rclsim.get_backend` (``recordings=``, ``time_scale=``, ``state_dir=``...; replay by default,
+    with ``RCLSIM_STATE_DIR``'s state if set, else fresh state in memory);
     ``mock(backend)`` uses a backend you made: a fake, or the aws backend in record mode (which then
     records what the code under test asks). Use it as ``with rclsim.mock() as backend:`` or as a
     decorator ``@rclsim.mock()``. Nested mocks: the innermost answers.
@@ -291,8 +292,16 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
         if self._backend is not None:
             return self._backend
         from .backends import get_backend
+        from .backends.aws import AwsBackend
 
-        return get_backend("replay", **self._options)
+        backend = get_backend(None, **self._options)  # RCLSIM_BACKEND, RCLSIM_SEED... as everywhere
+        if isinstance(backend, AwsBackend):
+            backend.close()
+            raise TypeError(
+                "rclsim.mock needs a fake backend (replay or sim), or the aws backend in record mode; "
+                "RCLSIM_BACKEND=aws alone would only pass calls through to AWS"
+            )
+        return backend
 
     def __enter__(self) -> Backend:
         install()

@@ -91,8 +91,9 @@ socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 @pytest.fixture(autouse=True)
 def _state_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """CLI commands keep fake model state in --state-dir (default .rclsim/ in the current folder):
-    each test gets its own, so no test writes into the repository or sees another's models."""
-    monkeypatch.setenv("RCLSIM_STATE_DIR", str(tmp_path_factory.mktemp("rclsim-state")))
+    each test runs in a folder of its own, so no test writes into the repository or sees another's
+    models; get_backend and mock() keep fresh state in memory unless a test gives a state dir."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("rclsim-cwd"))
 
 
 @pytest.fixture(autouse=True)

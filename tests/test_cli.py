@@ -328,6 +328,7 @@ def test_detect_never_imports_opencv() -> None:
         text=True,
         timeout=60,
         cwd=Path(sys.executable).parent,
+        env={**os.environ, "RCLSIM_STATE_DIR": str(Path.cwd() / ".rclsim")},  # not in the venv's folder
     )
     assert result.returncode == 0, result.stderr
 

@@ -161,16 +161,7 @@ def _sim_arn() -> str:
 
 
 # -- RCLSIM_SEED ---------------------------------------------------------------------------------
-MOCK_IS_REPLAY_ONLY = pytest.mark.xfail(
-    strict=True,
-    reason="rclsim.mock() always makes a replay backend (dropin.py: get_backend('replay', ...)), "
-    "so RCLSIM_BACKEND (and with it RCLSIM_SEED) does not reach it",
-)
-
-
-@pytest.mark.parametrize(
-    "front_end", ["cli", "get_backend", pytest.param("mock", marks=MOCK_IS_REPLAY_ONLY), "pytest"]
-)
+@pytest.mark.parametrize("front_end", ["cli", "get_backend", "mock", "pytest"])
 def test_seed_from_the_environment_picks_the_same_simulation(
     front_end: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,8 +256,6 @@ def test_recordings_from_the_environment(
 def test_a_bad_value_is_refused_naming_the_variable(
     front_end: str, variable: str, value: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if (front_end, variable) == ("mock", "RCLSIM_BACKEND"):
-        request.applymarker(MOCK_IS_REPLAY_ONLY)
     monkeypatch.setenv(variable, value)
     got = through(front_end, request, [status(ARTICLE_V1)])
     assert isinstance(got, str), got

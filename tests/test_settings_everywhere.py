@@ -108,11 +108,6 @@ def test_a_bad_price_table_from_the_variable_names_it_in_python(
     assert f"RCLSIM_PRICES={path}" in message and "\n" not in message
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs rclsim/backends/__init__.py (not this change's file) to pass where the prices path "
-    "came from: PriceTable.load(settings.prices, given_by=settings.origin.get('prices'))",
-)
 @pytest.mark.parametrize("kind", ["missing", "wrong form"])
 def test_a_bad_price_table_from_the_variable_names_it_from_get_backend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str

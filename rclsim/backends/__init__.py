@@ -116,7 +116,7 @@ def backend_from_settings(
     if prices is None and settings.prices is not None:
         from ..cost import PriceTable
 
-        prices = PriceTable.load(settings.prices)
+        prices = PriceTable.load(settings.prices, given_by=settings.origin.get("prices"))
     if settings.backend == "replay":
         from .fake import ReplayBackend
 
@@ -128,6 +128,7 @@ def backend_from_settings(
             state_dir=settings.state_dir,
             clock=clock,
             prices=prices,
+            region=settings.region,
         )
     if settings.backend == "aws":
         from .aws import AwsBackend
@@ -167,5 +168,6 @@ def backend_from_settings(
             state_dir=settings.state_dir,
             clock=clock,
             prices=prices,
+            region=settings.region,
         )
     raise AssertionError(f"resolve() let an unknown backend through: {settings.backend!r}")
