@@ -22,6 +22,8 @@ the service's error shape: a JSON body ``{"__type": code, "Message": ...}`` with
   not be read): 400 for a malformed request line, a bad HTTP version or an HTTP/0.9 request, 414 for a
   request line over 64 KiB, 431 for a header line over 64 KiB or over 100 headers, 505 for HTTP/2 or
   later; a method HTTP does not know is 501 ``UnknownOperationException``.
+* A body that stops short of its ``Content-Length`` for :attr:`FakeServer.idle_timeout` seconds is
+  HTTP 408 ``RequestTimeoutException``.
 * A body over :data:`rclsim.wire.MAX_BODY_BYTES` is never read into memory: the answer comes from the
   headers (:func:`rclsim.wire.too_large_response`: ``ImageTooLargeException``, HTTP 400, for
   DetectCustomLabels, as the in-process drop-in answers an image over 4 MiB).
@@ -71,7 +73,7 @@ DEFAULT_PORT = 9477
 DRAIN_BYTES = 8 * MAX_BODY_BYTES
 DRAIN_SECONDS = 2.0
 
-_DIGITS = re.compile(r"[0-9]{1,20}")
+_DIGITS = re.compile(r"[0-9]+")
 #: The region in a SigV4 Authorization header's credential scope (KEY/DATE/REGION/SERVICE/aws4_request).
 _SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]{1,40})/")
 
@@ -176,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = text.strip()
         if not _DIGITS.fullmatch(text):
             return f"Content-Length must be a number of bytes, got {text[:40]!r}"
-        return int(text)
+        return int(text) if len(text) <= 20 else 10**20  # past any limit; int() refuses 4300+ digits
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         target = self.headers.get("X-Amz-Target")
@@ -190,7 +192,17 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             self._send(too_large_response(target, length), close=True)  # the body is not read
             return
-        body = self.rfile.read(length)
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            answer = error_response(
+                "RequestTimeoutException",
+                f"the request body stopped before its Content-Length of {length} bytes "
+                f"(nothing more for {self.server.idle_timeout:g} s)",
+            )
+            answer.status = HTTPStatus.REQUEST_TIMEOUT
+            self._send(answer, close=True)
+            return
         if len(body) < length:  # the client left mid-body: nobody to answer
             self.close_connection = True
             return

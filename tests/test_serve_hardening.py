@@ -325,6 +325,14 @@ def test_idle_keep_alive_connections_are_closed(article_image_bytes: bytes) -> N
     assert FakeServer.idle_timeout >= 5 and FakeServer.request_queue_size >= 200  # the defaults
 
 
+def test_a_body_shorter_than_its_content_length_gets_an_answer_after_the_idle_timeout() -> None:
+    with FakeServer(rclsim.get_backend("replay"), "127.0.0.1", 0, idle_timeout=0.3) as srv:  # type: ignore[arg-type]
+        data = b"POST / HTTP/1.1\r\nX-Amz-Target: RekognitionService.DescribeProjects\r\n"
+        status, headers, body = exchange(srv, data + b"Content-Length: 10\r\n\r\n{}")
+        assert status == 408 and aws_error(status, headers, body) == "RequestTimeoutException"
+        assert headers.get("connection") == "close"
+
+
 def test_a_client_leaving_mid_answer_leaves_no_traceback(
     server: FakeServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
