@@ -78,7 +78,7 @@ _DIGITS = re.compile(r"[0-9]+")
 _SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]{1,40})/")
 
 #: The error code an HTTP-layer error (http.server's ``send_error``) is answered with.
-_HTTP_LAYER_CODES = {HTTPStatus.NOT_IMPLEMENTED: "UnknownOperationException"}
+_HTTP_LAYER_CODES: dict[int, str] = {HTTPStatus.NOT_IMPLEMENTED: "UnknownOperationException"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -90,11 +90,12 @@ class _Handler(BaseHTTPRequestHandler):
     # delayed ACK add ~40 ms to every keep-alive response.
     disable_nagle_algorithm = True
     server: FakeServer
+    raw_requestline: bytes  # set by http.server before parse_request
 
     def setup(self) -> None:
-        self.timeout = self.server.idle_timeout  # applied to the socket by StreamRequestHandler.setup
         self._drain = False
         super().setup()
+        self.connection.settimeout(self.server.idle_timeout)  # every read and write, idle or not
 
     def handle(self) -> None:
         super().handle()
