@@ -38,6 +38,7 @@ RCLSIM_CODES = {
     "ResponseSchemaException": "a response failed rclsim's response schema (--strict)",
     "UnsupportedOperationException": "the fake does not implement this operation",
     "InvalidRecordingException": "a recording or models.json of the fake is broken (over the wire)",
+    "StateFileException": "the fake's state file is damaged, read-only or lost a table (over the wire)",
 }
 
 # HTTP status per code, as the API reference gives it: 500 for the two faults, 400 otherwise.

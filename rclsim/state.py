@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS usage (
 class StateError(RclsimError):
     """The state file cannot be used (corrupt, foreign, unreadable)."""
 
+    #: What a client of the local endpoint is told (an rclsim code: the fake's own file is at fault).
+    wire_code = "StateFileException"
+
 
 @dataclass(frozen=True)
 class VersionState:

@@ -301,8 +301,8 @@ def _error_of(exc: Exception) -> dict[str, str]:
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         return {"Code": str(err.get("Code", "InternalServerError")), "Message": str(err.get("Message", ""))}
-    if isinstance(exc, RclsimError):  # the fake's own files (a broken recording): the caller's to fix
-        return {"Code": "InvalidRecordingException", "Message": str(exc)}
+    if isinstance(exc, RclsimError):  # the fake's own files (a broken recording, state file): to fix
+        return {"Code": getattr(exc, "wire_code", "InvalidRecordingException"), "Message": str(exc)}
     # a bug in the fake must not take the server down
     return {"Code": "InternalServerError", "Message": f"rclsim internal error: {type(exc).__name__}: {exc}"}
 

@@ -81,3 +81,16 @@ def test_a_recorded_key_missing_from_motos_bucket_still_answers_from_the_recordi
         client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
         got = client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3, MinConfidence=75)
         assert len(got["CustomLabels"]) == 2
+
+
+def test_a_broken_state_file_is_named_as_such_over_the_wire() -> None:
+    """Behind `rclsim serve`, a damaged state file is the fake's StateFileException, not a "broken
+    recording" and not an internal error."""
+    from rclsim.state import StateError
+    from rclsim.wire import run
+
+    def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise StateError("/x/state.sqlite3 is damaged; run 'rclsim reset --state-dir /x'")
+
+    ok, error = run(call, "DescribeProjects", {})
+    assert not ok and error["Code"] == "StateFileException" and "rclsim reset" in error["Message"]

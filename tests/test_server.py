@@ -141,7 +141,7 @@ def test_oversized_and_unsized_bodies(server: FakeServer) -> None:
     conn.putheader("Content-Length", str(64 * 1024 * 1024))
     conn.endheaders()  # the body is never sent: the server answers from the headers
     resp = conn.getresponse()
-    assert resp.status == 413 and json.loads(resp.read())["__type"] == "RequestEntityTooLargeException"
+    assert resp.status == 400 and json.loads(resp.read())["__type"] == "ImageTooLargeException"
     conn.close()
     raw = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
     raw.putrequest("POST", "/", skip_accept_encoding=True)
@@ -327,7 +327,7 @@ def test_ctrl_c_stops_rclsim_serve_cleanly(tmp_path: Path) -> None:
         line = proc.stderr.readline()
         assert "serving the fake Rekognition on http://127.0.0.1:" in line
         url = line.split(" on ", 1)[1].split()[0]
-        client = boto3.client("rekognition", endpoint_url=url, region_name="us-east-1")
+        client = boto3.client("rekognition", endpoint_url=url, region_name="ap-northeast-1")
         assert client.describe_projects()["ProjectDescriptions"]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

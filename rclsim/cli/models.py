@@ -219,7 +219,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"rclsim: serving the fake Rekognition on {server.url} (state in "
         f"{backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g}); Ctrl-C stops it"
     )
-    _say(f"  try: aws rekognition describe-projects --endpoint-url {server.url} --region us-east-1")
+    _say(f"  try: aws rekognition describe-projects --endpoint-url {server.url} --region ap-northeast-1")
     import signal
 
     def _terminate(signum: int, frame: Any) -> None:  # SIGTERM (kill, docker stop) stops it as Ctrl-C does
