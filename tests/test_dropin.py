@@ -131,7 +131,8 @@ def test_works_with_motos_mock_aws_in_either_order(order: str) -> None:
         s3.create_bucket(Bucket="my-bucket")
         image = (DATA.parent.parent / "fixtures" / "article" / "9c5f2a31335627a0.jpg").read_bytes()
         s3.put_object(Bucket="my-bucket", Key="test-qiita/9c5f2a31335627a0.jpg", Body=image)
-        assert s3.get_object(Bucket="my-bucket", Key="test-qiita/9c5f2a31335627a0.jpg")["Body"].read() == image
+        stored = s3.get_object(Bucket="my-bucket", Key="test-qiita/9c5f2a31335627a0.jpg")["Body"].read()
+        assert stored == image
         client = boto3.client("rekognition", region_name="ap-northeast-1")
         assert article_sequence(client) == ["vehicle_registration_plate", "car"]  # rclsim, not moto's MyLogo
 
