@@ -681,7 +681,7 @@ def _report():
     top = sorted({m.split(".")[0] for m in sys.modules} & set(watched))
     sys.stderr.write("BENCH-IMPORTED " + ",".join(top) + "\n")
 atexit.register(_report)
-from rclsim.cli import main
+from rclsim.frontends.cli import main
 sys.argv = ["rclsim"] + sys.argv[1:]
 sys.exit(main())
 """
@@ -756,7 +756,7 @@ def bench_draw(settings: Settings, res: Results, tmp: Path) -> None:
     import numpy as np
 
     import rclsim
-    import rclsim.drawing as drawing
+    import rclsim.reports.drawing as drawing
 
     section = "9 draw in process, 1920x1080 JPEG, MinConfidence 75 (2 boxes)"
     _, labels, _ = load_article()
@@ -810,7 +810,12 @@ def bench_draw(settings: Settings, res: Results, tmp: Path) -> None:
 
     cases = [
         Case("draw_raw", "raw OpenCV: read + decode + 2 rectangles + encode + write", _ctx(raw), slow=True),
-        Case("draw_files", "rclsim.drawing.draw_files (file to file, atomic write)", _ctx(files), slow=True),
+        Case(
+            "draw_files",
+            "rclsim.reports.drawing.draw_files (file to file, atomic write)",
+            _ctx(files),
+            slow=True,
+        ),
         Case(
             "draw_mem",
             "rclsim read_image + annotate + cv2.imencode (no file out)",
@@ -879,7 +884,7 @@ def batch():
         detect(ProjectVersionArn=a, Image=image, MinConfidence=75)
     return (time.perf_counter_ns() - t) / len(params) / 1000
 store = backend.store
-from rclsim.recordings import ImageRef
+from rclsim.fake.recordings import ImageRef
 refs = [(a, ImageRef("bench-bucket", image["S3Object"]["Name"])) for a, image in params]
 def find_batch():
     t = time.perf_counter_ns()
@@ -938,13 +943,13 @@ def _verdict_seeder() -> Callable[[str], None] | None:
     """rclsim's own 'validated' marker writer, to stand for an earlier process that validated the files
     (validating 100k recordings with jsonschema would take minutes). None when rclsim has none."""
     try:
-        from rclsim.verdicts import remember_valid
+        from rclsim.caches.verdicts import remember_valid
 
         return remember_valid  # type: ignore[no-any-return]
     except ImportError:
         pass
     try:
-        from rclsim.recordings import _remember_valid  # type: ignore[attr-defined]
+        from rclsim.fake.recordings import _remember_valid  # type: ignore[attr-defined]
 
         return _remember_valid  # type: ignore[no-any-return]
     except ImportError:
@@ -1000,7 +1005,7 @@ def bench_store(settings: Settings, res: Results, tmp: Path) -> None:
     os.environ["RCLSIM_CACHE_DIR"] = str(cache)  # the seeder writes where the children look
     try:
         import rclsim
-        from rclsim.kept import forget_all
+        from rclsim.caches.kept import forget_all
 
         forget_all()  # this process read them under another cache folder: read them again here
         warm: Any = rclsim.get_backend("replay")  # validates the built-in recording and models.json once

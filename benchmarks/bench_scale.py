@@ -23,9 +23,9 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 import rclsim
-from rclsim.datasets import paired_responses
-from rclsim.evaluation import Prediction, Truth, evaluate
-from rclsim.manifest import iter_manifest
+from rclsim.data.datasets import paired_responses
+from rclsim.data.evaluation import Prediction, Truth, evaluate
+from rclsim.data.manifest import iter_manifest
 
 manifest = sys.argv[1]
 backend = rclsim.get_backend("sim", manifest=manifest)

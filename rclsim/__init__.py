@@ -13,8 +13,8 @@ The Python API in one screen::
     annotated = rclsim.annotate(image, response["CustomLabels"])   # OpenCV, imported on first use
 
 Importing rclsim is cheap: every name above is loaded on first use; the drop-in's inert hook
-(:mod:`rclsim.hook`) is registered when botocore's handlers are first loaded, boto3 is imported when a
-backend is made, OpenCV only when something is drawn.
+(:mod:`rclsim.frontends.hook`) is registered when botocore's handlers are first loaded, boto3 is imported
+when a backend is made, OpenCV only when something is drawn.
 """
 
 from __future__ import annotations
@@ -56,25 +56,25 @@ _LAZY = {
     "BACKENDS": "backends",
     "Backend": "backends",
     "get_backend": "backends",
-    "running_model": "control",
-    "find_running": "control",
-    "mock": "dropin",
-    "image_param": "imageparam",
-    "RclsimError": "errors",
-    "RecordingError": "errors",
-    "annotate": "drawing",
-    "side_by_side": "drawing",
+    "running_model": "frontends.control",
+    "find_running": "frontends.control",
+    "mock": "frontends.dropin",
+    "image_param": "data.imageparam",
+    "RclsimError": "service.errors",
+    "RecordingError": "service.errors",
+    "annotate": "reports.drawing",
+    "side_by_side": "reports.drawing",
     "to_pixels": "geometry",
 }
 
 if TYPE_CHECKING:
-    from .backends import BACKENDS, Backend, get_backend
-    from .control import find_running, running_model
-    from .drawing import annotate, side_by_side
-    from .dropin import mock
-    from .errors import RclsimError, RecordingError
-    from .geometry import to_pixels
-    from .imageparam import image_param
+    from rclsim.backends import BACKENDS, Backend, get_backend
+    from rclsim.data.imageparam import image_param
+    from rclsim.frontends.control import find_running, running_model
+    from rclsim.frontends.dropin import mock
+    from rclsim.geometry import to_pixels
+    from rclsim.reports.drawing import annotate, side_by_side
+    from rclsim.service.errors import RclsimError, RecordingError
 
 
 def __getattr__(name: str) -> Any:
@@ -94,6 +94,6 @@ def __dir__() -> list[str]:
 
 # The boto3 drop-in's hook must be on every botocore session made from now on, so that clients created
 # before a `with rclsim.mock():` block are covered too. It does nothing while no mock is active.
-from .hook import install_when_botocore_loads as _install_hook  # noqa: E402
+from rclsim.frontends.hook import install_when_botocore_loads as _install_hook  # noqa: E402
 
 _install_hook()

@@ -3,7 +3,7 @@
 
 The CLI (``rclsim --seed 7``), :func:`rclsim.get_backend` (``seed=7``), :func:`rclsim.mock` (which
 calls ``get_backend``) and the pytest plugin (``--rcl-*``) all resolve through :func:`resolve`, so a
-variable means the same wherever it is read. A bad value is one :class:`~rclsim.errors.RclsimError`
+variable means the same wherever it is read. A bad value is one :class:`~rclsim.service.errors.RclsimError`
 that names the variable or option it came from, in the spelling of the front-end that was used.
 
 =====================  ===================================================  ==========================
@@ -27,7 +27,7 @@ RCLSIM_REGION          aws: AWS region (also the pytest plugin's client's)  ``AW
 RCLSIM_PROFILE         aws: AWS profile                                     boto3's
 RCLSIM_ENDPOINT_URL    aws: endpoint to call instead of AWS's               boto3's (``AWS_ENDPOINT_URL``)
 RCLSIM_RECORD_MODE     aws: ``none``, ``once``, ``new`` or ``all`` (see     no recording
-                       :mod:`rclsim.record`); ignored by other backends
+                       :mod:`rclsim.backends.record`); ignored by other backends
 RCLSIM_OUTPUT          CLI: ``json``, ``text`` or ``table``                 json
 RCLSIM_DEBUG           CLI: ``1``: tracebacks instead of one-line errors    off
 RCLSIM_CACHE_DIR       where validation verdicts and file indexes are       ``$XDG_CACHE_HOME/rclsim``
@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import RclsimError
+from rclsim.service.errors import RclsimError
 
 __all__ = ["Settings", "resolve", "setting", "env_value", "env_flag", "FRONT_ENDS"]
 
@@ -67,7 +67,8 @@ BACKEND_NAMES = tuple(BACKENDS)
 RECORD_MODES = ("none", "once", "new", "all")
 OUTPUTS = ("json", "text", "table")
 #: Slower than real time is allowed (a test of a user's patience), but not without bound. (The same
-#: bound as rclsim.clock's; config imports only rclsim.errors, so that any module may read settings.)
+#: bound as rclsim.fake.clock's; config imports only rclsim.service.errors, so that any module may read
+# settings.)
 MAX_TIME_SCALE = 1000.0
 
 

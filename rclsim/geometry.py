@@ -18,7 +18,7 @@ box. Sizes are always given as ``(width, height)``, never NumPy's ``(rows, cols)
 Any finite ratio converts without overflow: ratios beyond :data:`RATIO_LIMIT` (a million image sizes)
 (three for a width or height) are first clamped to it, which changes no box whose values lie within
 it (``extent * ratio`` of ``1e308`` would otherwise overflow to infinity and ``int`` would raise). The
-response schema refuses such values anyway (see :mod:`rclsim.schemas`: box values lie within -1..2);
+response schema refuses such values anyway (see :mod:`rclsim.service.schemas`: box values lie within -1..2);
 this only keeps code that draws unvalidated boxes from crashing.
 
 Pure Python: no OpenCV, no NumPy, so the detect path can use it for free.

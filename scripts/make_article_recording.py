@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rclsim import ARTICLE_IMAGE, ARTICLE_MODEL_ARN  # noqa: E402
-from rclsim.imageinfo import read_image_info  # noqa: E402
-from rclsim.schemas import recording_problems  # noqa: E402
+from rclsim.data.imageinfo import read_image_info  # noqa: E402
+from rclsim.service.schemas import recording_problems  # noqa: E402
 
 IMAGE = ROOT / "fixtures" / "article" / "9c5f2a31335627a0.jpg"
 TARGET = ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Rewrite rclsim/schemadata/detect-custom-labels-response.schema.json from botocore's model.
+"""Rewrite rclsim/service/schemadata/detect-custom-labels-response.schema.json from botocore's model.
 
 Run after upgrading botocore when tests/test_schema.py reports that the committed schema and the model
 differ; review the diff before committing it.
@@ -14,11 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rclsim.schemas import derive_response_schema  # noqa: E402
+from rclsim.service.schemas import derive_response_schema  # noqa: E402
 
 
 def main() -> int:
-    target = ROOT / "rclsim" / "schemadata" / "detect-custom-labels-response.schema.json"
+    target = ROOT / "rclsim" / "service" / "schemadata" / "detect-custom-labels-response.schema.json"
     text = json.dumps(derive_response_schema(), indent=2) + "\n"
     if target.exists() and target.read_text(encoding="utf-8") == text:
         print(f"{target.relative_to(ROOT)} is up to date")

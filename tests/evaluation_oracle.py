@@ -1,4 +1,4 @@
-"""A deliberately naive, independent re-implementation of rclsim.evaluation's scoring, for tests.
+"""A deliberately naive, independent re-implementation of rclsim.data.evaluation's scoring, for tests.
 
 It imports nothing from rclsim and shares none of its shortcuts: exact arithmetic (``Fraction``)
 throughout, the greedy matching redone from scratch for every threshold instead of one pass, the

@@ -11,7 +11,7 @@ from botocore.stub import ANY, Stubber
 
 import rclsim
 from rclsim.backends.aws import AwsBackend, ResponseSchemaWarning
-from rclsim.cli import main
+from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
 

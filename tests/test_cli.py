@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rclsim.cli import main
+from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN, DATA, ROOT
 
@@ -315,7 +315,7 @@ def test_recordings_lists_the_builtin_one(capsys: pytest.CaptureFixture[str]) ->
 # -- the installed command -----------------------------------------------------------------------
 def test_detect_never_imports_opencv() -> None:
     code = (
-        "import sys; from rclsim.cli import main; "
+        "import sys; from rclsim.frontends.cli import main; "
         f"rc = main(['detect', '--project-version-arn', {ARTICLE_ARN!r}, "
         f"'--image', {ARTICLE_IMAGE_JSON!r}]); "
         "assert rc == 0; assert 'cv2' not in sys.modules, 'cv2 imported'"
@@ -464,8 +464,8 @@ def test_outputs_never_replace_a_device(capsys: pytest.CaptureFixture[str], tmp_
     """Writing is by rename: aimed at /dev/null it would put a plain file in the device's place."""
     import stat
 
-    from rclsim.errors import RclsimError
-    from rclsim.files import write_atomically
+    from rclsim.service.errors import RclsimError
+    from rclsim.service.files import write_atomically
 
     with pytest.raises(RclsimError, match="not a regular file"):
         write_atomically(os.devnull, b"x", overwrite=True)

@@ -11,7 +11,7 @@ import pytest
 
 import rclsim
 from rclsim.backends.fake import FakeBackend
-from rclsim.cli import main
+from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN
 
@@ -74,8 +74,8 @@ def test_two_concurrent_stops_both_succeed(
 
 
 def test_stop_model_after_another_backend_stopped_it_meanwhile(tmp_path: Path) -> None:
-    """The same with two backends on one state folder, through rclsim.control."""
-    from rclsim.control import resolve, stop_model
+    """The same with two backends on one state folder, through rclsim.frontends.control."""
+    from rclsim.frontends.control import resolve, stop_model
 
     first = rclsim.get_backend("replay", state_dir=tmp_path, time_scale=0.001)
     second = rclsim.get_backend("replay", state_dir=tmp_path, time_scale=0.001)

@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rclsim.apimodel import OPERATIONS
-from rclsim.constraints import _derived_inputs, _Shape, check_parameters, parameters_ok
+from rclsim.service.apimodel import OPERATIONS
+from rclsim.service.constraints import _derived_inputs, _Shape, check_parameters, parameters_ok
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
 

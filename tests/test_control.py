@@ -16,10 +16,10 @@ import pytest
 from botocore.stub import Stubber
 
 import rclsim
-import rclsim.core
+import rclsim.fake.core
 from rclsim.backends.aws import AwsBackend
-from rclsim.cli import main
-from rclsim.clock import ManualClock
+from rclsim.fake.clock import ManualClock
+from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
 
@@ -84,7 +84,7 @@ def test_running_model_reports_a_failed_stop() -> None:
 
 CHILD = """
 import sys, rclsim
-from rclsim.clock import ManualClock
+from rclsim.fake.clock import ManualClock
 
 class ParentPacedClock(ManualClock):
     # No real waiting: each sleep blocks until the parent closes stdin, then moves the manual time on.
@@ -325,7 +325,7 @@ def test_the_article_scripts_run_start_detect_stop_on_the_fake(tmp_path: Path) -
 def test_stop_waits_for_a_transition_started_at_another_time_scale() -> None:
     """A model started at one time scale and stopped by a command at another: the wait follows the
     transition's own end, and the stop happens (it never says 'nothing to stop' while STARTING)."""
-    from rclsim.control import resolve, stop_model
+    from rclsim.frontends.control import resolve, stop_model
 
     clock = ManualClock()
     slow = rclsim.get_backend("replay", clock=clock, time_scale=1)
@@ -344,7 +344,7 @@ def test_cli_stop_while_starting_waits_for_running_then_stops(
     STARTING, waits out that start's own 600 s, and stops it. Each command is its own backend over the
     state file; their clock is one ManualClock, so the model is STARTING for sure when stop runs."""
     clock = ManualClock()
-    monkeypatch.setattr(rclsim.core, "SystemClock", lambda: clock)
+    monkeypatch.setattr(rclsim.fake.core, "SystemClock", lambda: clock)
     monkeypatch.delenv("RCLSIM_TIME_SCALE", raising=False)
     base = ["--state-dir", str(tmp_path)]
     start = [*base, "start", "--project-version-arn", ARTICLE_ARN, "--no-wait", "--time-scale", "1"]

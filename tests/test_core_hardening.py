@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
 import rclsim
-from rclsim.core import FakeRekognition, ReplaySource
-from rclsim.recordings import RecordingStore
+from rclsim.fake.core import FakeRekognition, ReplaySource
+from rclsim.fake.recordings import RecordingStore
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
 
@@ -86,8 +86,8 @@ def test_a_recorded_key_missing_from_motos_bucket_still_answers_from_the_recordi
 def test_a_broken_state_file_is_named_as_such_over_the_wire() -> None:
     """Behind `rclsim serve`, a damaged state file is the fake's StateFileException, not a "broken
     recording" and not an internal error."""
-    from rclsim.state import StateError
-    from rclsim.wire import run
+    from rclsim.fake.state import StateError
+    from rclsim.frontends.wire import run
 
     def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
         raise StateError("/x/state.sqlite3 is damaged; run 'rclsim reset --state-dir /x'")

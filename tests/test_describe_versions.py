@@ -17,8 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 import rclsim
-from rclsim.apimodel import operation_model
-from rclsim.clock import ManualClock
+from rclsim.fake.clock import ManualClock
+from rclsim.service.apimodel import operation_model
 
 PROJECT = rclsim.ARTICLE_PROJECT_ARN
 ARTICLE = rclsim.ARTICLE_MODEL_ARN

@@ -1,4 +1,4 @@
-"""Invariants of rclsim.drawing.
+"""Invariants of rclsim.reports.drawing.
 
 No test looks at text pixels: OpenCV 5 renders FONT_HERSHEY_* with a different font than 4.x, so
 only where tags go (inside/above the box, inside the image) is checked, never what they look like.
@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rclsim.drawing import (
+from rclsim.geometry import to_pixels
+from rclsim.reports.drawing import (
     DEFAULT_MIN_CONFIDENCE,
     annotate,
     default_output_path,
@@ -28,8 +29,7 @@ from rclsim.drawing import (
     side_by_side,
     write_image,
 )
-from rclsim.errors import RclsimError
-from rclsim.geometry import to_pixels
+from rclsim.service.errors import RclsimError
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -222,7 +222,7 @@ def test_label_color_is_deterministic_and_vivid(name):
 
 
 def test_label_color_is_fixed_across_processes():
-    code = "from rclsim.drawing import label_color; print(label_color('car'), label_color('vehicle'))"
+    code = "from rclsim.reports.drawing import label_color; print(label_color('car'), label_color('vehicle'))"
     env = dict(os.environ, PYTHONHASHSEED="12345", PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.strip() == f"{label_color('car')} {label_color('vehicle')}"

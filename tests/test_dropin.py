@@ -173,7 +173,7 @@ def test_an_s3_image_is_read_from_motos_bucket_when_no_recording_has_its_key() -
 def test_request_ids_look_like_the_services_and_never_repeat() -> None:
     import uuid
 
-    from rclsim.errors import new_request_id
+    from rclsim.service.errors import new_request_id
 
     ids = [new_request_id() for _ in range(1000)]
     assert len(set(ids)) == 1000

@@ -1,4 +1,4 @@
-"""rclsim.evaluation: hand-computed cases, an independent oracle, streaming memory, and the outputs."""
+"""rclsim.data.evaluation: hand-computed cases, an independent oracle, streaming memory, and the outputs."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rclsim.drawing import label_color
-from rclsim.errors import RclsimError
-from rclsim.evaluation import (
+from rclsim.data.evaluation import (
     Prediction,
     Report,
     Truth,
@@ -25,7 +23,9 @@ from rclsim.evaluation import (
     match_detections,
     ratio_iou,
 )
-from rclsim.prplot import write_pr_plot
+from rclsim.reports.drawing import label_color
+from rclsim.reports.prplot import write_pr_plot
+from rclsim.service.errors import RclsimError
 
 from . import evaluation_oracle as oracle
 

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rclsim
-from rclsim.cli import main
-from rclsim.errors import RclsimError
-from rclsim.imageinfo import NotAnImage, read_image_info
+from rclsim.data.imageinfo import NotAnImage, read_image_info
+from rclsim.frontends.cli import main
+from rclsim.service.errors import RclsimError
 
 FUZZ = settings(
     max_examples=60,
@@ -125,8 +125,8 @@ def accepts_or_refuses(
 @FUZZ
 @given(data=contents(responses | json_values))
 def test_response_and_recording_files_validate_or_refuse(data: bytes) -> None:
-    from rclsim.files import read_json_file
-    from rclsim.schemas import models_problems, recording_problems, response_problems
+    from rclsim.service.files import read_json_file
+    from rclsim.service.schemas import models_problems, recording_problems, response_problems
 
     with folder() as where:
         path = where / "r.json"
@@ -143,10 +143,10 @@ def test_response_and_recording_files_validate_or_refuse(data: bytes) -> None:
 def test_a_response_that_validates_can_be_drawn_and_evaluated(response: dict[str, Any]) -> None:
     import numpy as np
 
-    from rclsim.drawing import annotate
-    from rclsim.evaluation import Prediction, Truth, evaluate
-    from rclsim.manifest import entries_from_responses
-    from rclsim.schemas import response_problems
+    from rclsim.data.evaluation import Prediction, Truth, evaluate
+    from rclsim.data.manifest import entries_from_responses
+    from rclsim.reports.drawing import annotate
+    from rclsim.service.schemas import response_problems
 
     if response_problems(response):
         return
@@ -170,7 +170,7 @@ manifest_lines = st.lists(
 @FUZZ
 @given(lines=manifest_lines)
 def test_manifest_lines_load_or_become_problems(lines: list[bytes]) -> None:
-    from rclsim.manifest import read_manifest
+    from rclsim.data.manifest import read_manifest
 
     with folder() as where:
         path = where / "m.manifest"
@@ -203,8 +203,8 @@ png = (
 def test_a_folder_of_answers_loads_or_refuses_the_same_way_for_detect_and_evaluate(
     files: list[tuple[str, bytes]], image: bytes | None
 ) -> None:
-    from rclsim.recordings import ImageRef, RecordingStore
-    from rclsim.responses import ResponseFolder
+    from rclsim.data.responses import ResponseFolder
+    from rclsim.fake.recordings import ImageRef, RecordingStore
 
     with folder() as where:
         for rel, data in files:
@@ -245,19 +245,19 @@ prices_like = st.fixed_dictionaries(
 
 
 def _load_models(where: Path) -> Any:
-    from rclsim.declarations import Declarations
+    from rclsim.fake.declarations import Declarations
 
     return Declarations.load([where])
 
 
 def _load_prices(path: Path) -> Any:
-    from rclsim.cost import PriceTable
+    from rclsim.fake.cost import PriceTable
 
     return PriceTable.load(path)
 
 
 def _load_noise(path: Path) -> Any:
-    from rclsim.simulation import NoiseModel
+    from rclsim.fake.simulation import NoiseModel
 
     return NoiseModel.load(path)
 

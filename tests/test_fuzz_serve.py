@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rclsim
-from rclsim.apimodel import OPERATIONS, operation_model
-from rclsim.server import FakeServer
-from rclsim.wire import CONTENT_TYPE, MAX_JSON_DEPTH, TARGET_PREFIX
+from rclsim.frontends.server import FakeServer
+from rclsim.frontends.wire import CONTENT_TYPE, MAX_JSON_DEPTH, TARGET_PREFIX
+from rclsim.service.apimodel import OPERATIONS, operation_model
 
 from .conftest import ARTICLE_ARN, ROOT
 

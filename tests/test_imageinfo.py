@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rclsim.imageinfo import NotAnImage, read_image_info
+from rclsim.data.imageinfo import NotAnImage, read_image_info
 
 
 @settings(max_examples=25, deadline=None)

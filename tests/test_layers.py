@@ -34,13 +34,25 @@ def _loaded_after(statement: str) -> set[str]:
 
 def test_importing_geometry_loads_neither_the_core_nor_botocore() -> None:
     loaded = _loaded_after("import rclsim.geometry")
-    heavy = {"rclsim.core", "rclsim.dropin", "rclsim.backends", "botocore", "boto3", "cv2", "jsonschema"}
+    heavy = {
+        "rclsim.fake.core",
+        "rclsim.frontends.dropin",
+        "rclsim.backends",
+        "botocore",
+        "boto3",
+        "cv2",
+        "jsonschema",
+    }
     assert not heavy & loaded, sorted(heavy & loaded)
 
 
 def test_importing_rclsim_loads_only_the_hook_and_names_load_on_use() -> None:
     loaded = _loaded_after("import rclsim")
-    assert {m for m in loaded if m.startswith("rclsim")} == {"rclsim", "rclsim.hook"}
+    assert {m for m in loaded if m.startswith("rclsim")} == {
+        "rclsim",
+        "rclsim.frontends",
+        "rclsim.frontends.hook",
+    }
     assert "botocore" not in loaded
     loaded = _loaded_after("import rclsim\nrclsim.get_backend\nrclsim.mock")
-    assert {"rclsim.backends", "rclsim.dropin"} <= loaded and "cv2" not in loaded
+    assert {"rclsim.backends", "rclsim.frontends.dropin"} <= loaded and "cv2" not in loaded

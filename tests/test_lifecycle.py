@@ -11,9 +11,9 @@ from botocore.exceptions import ClientError, ParamValidationError
 from botocore.validate import ParamValidator
 
 import rclsim
-from rclsim.apimodel import operation_model
-from rclsim.clock import ManualClock
-from rclsim.state import StateError
+from rclsim.fake.clock import ManualClock
+from rclsim.fake.state import StateError
+from rclsim.service.apimodel import operation_model
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
 
@@ -382,7 +382,7 @@ def test_regions_without_a_price_use_us_east_1_and_say_so() -> None:
 
 
 def test_price_table_can_be_overridden(tmp_path: Path) -> None:
-    from rclsim.cost import PriceTable
+    from rclsim.fake.cost import PriceTable
 
     table = tmp_path / "prices.json"
     table.write_text(

@@ -3,8 +3,8 @@
 The machine drives the fake's public Backend API (start, stop, detect, describe, bill, and a manual
 clock) in random orders, and checks every answer against :class:`Reference`, a small model written
 here from the fact sheet (``shared/reference/rekognition-custom-labels-api.md`` sections 1, 3, 4, 7)
-and the [U] choices documented in :mod:`rclsim.lifecycle`'s docstring. Nothing is imported from
-``rclsim.lifecycle`` or ``rclsim.core``: the reference must not share the fake's transition table.
+and the [U] choices documented in :mod:`rclsim.fake.lifecycle`'s docstring. Nothing is imported from
+``rclsim.fake.lifecycle`` or ``rclsim.fake.core``: the reference must not share the fake's transition table.
 
 What the reference encodes:
 
@@ -45,8 +45,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import rclsim
-from rclsim.clock import ManualClock
-from rclsim.state import StateStore
+from rclsim.fake.clock import ManualClock
+from rclsim.fake.state import StateStore
 
 ARN = rclsim.ARTICLE_MODEL_ARN
 PROJECT = rclsim.ARTICLE_PROJECT_ARN

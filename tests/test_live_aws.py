@@ -7,7 +7,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 import rclsim
-from rclsim.apimodel import operation_model
+from rclsim.service.apimodel import operation_model
 
 pytestmark = pytest.mark.live_aws
 

@@ -16,9 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rclsim import manifest
-from rclsim.errors import RclsimError
-from rclsim.manifest import (
+from rclsim.data import manifest
+from rclsim.data.manifest import (
     CLASSIFICATION,
     DETECTION,
     MANIFEST_LINE_SCHEMA_ID,
@@ -32,6 +31,7 @@ from rclsim.manifest import (
     read_manifest,
     write_manifest,
 )
+from rclsim.service.errors import RclsimError
 
 from .conftest import DATA
 

@@ -16,7 +16,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 import rclsim
-from rclsim.apimodel import MASKED_ACCOUNT, account_of, mask_account, mask_account_everywhere, mask_arn
+from rclsim.service.apimodel import (
+    MASKED_ACCOUNT,
+    account_of,
+    mask_account,
+    mask_account_everywhere,
+    mask_arn,
+)
 
 from .conftest import DATA, ROOT
 

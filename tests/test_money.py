@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import rclsim
-from rclsim.cli import main
-from rclsim.clock import ManualClock
-from rclsim.cost import PriceTable, hourly_price
+from rclsim.fake.clock import ManualClock
+from rclsim.fake.cost import PriceTable, hourly_price
+from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN
 

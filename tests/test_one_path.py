@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 from dateutil.tz import tzlocal
 
 import rclsim
-from rclsim.cli import main
-from rclsim.server import FakeServer
+from rclsim.frontends.cli import main
+from rclsim.frontends.server import FakeServer
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
 

@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 import rclsim
-from rclsim.cli import main
-from rclsim.simulation import NoiseModel
+from rclsim.fake.simulation import NoiseModel
+from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN, DATA, ROOT
 
@@ -215,7 +215,7 @@ def _inexact_recording(folder: Path) -> str:
 
 
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
-@pytest.mark.filterwarnings("ignore::rclsim.core.RecordingMismatchWarning")
+@pytest.mark.filterwarnings("ignore::rclsim.fake.core.RecordingMismatchWarning")
 def test_strict_from_the_environment(
     front_end: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -320,7 +320,7 @@ def test_the_config_table_lists_every_variable_rclsim_reads() -> None:
 
 
 def test_the_time_scale_bound_is_the_clocks() -> None:
-    import rclsim.clock
     import rclsim.config
+    import rclsim.fake.clock
 
-    assert rclsim.config.MAX_TIME_SCALE == rclsim.clock.MAX_TIME_SCALE
+    assert rclsim.config.MAX_TIME_SCALE == rclsim.fake.clock.MAX_TIME_SCALE

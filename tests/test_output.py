@@ -1,4 +1,4 @@
-"""``rclsim.output`` prints what the AWS CLI prints.
+"""``rclsim.reports.output`` prints what the AWS CLI prints.
 
 The golden files in ``tests/golden/`` were produced by awscli 1.46.3's own formatters (botocore
 1.44.8, jmespath 1.1.0, Python 3.11) by ``tests/golden/generate.py``, which calls
@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rclsim.errors import RclsimError
-from rclsim.output import OUTPUT_FORMATS, render
+from rclsim.reports.output import OUTPUT_FORMATS, render
+from rclsim.service.errors import RclsimError
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

@@ -18,12 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rclsim
-from rclsim import kept, schemas, verdicts
-from rclsim.cli import main
-from rclsim.errors import RecordingError
+from rclsim.caches import kept, verdicts
+from rclsim.data.responses import ResponseFolder
+from rclsim.fake.recordings import RecordingStore
+from rclsim.frontends.cli import main
 from rclsim.geometry import to_pixels
-from rclsim.recordings import RecordingStore
-from rclsim.responses import ResponseFolder
+from rclsim.service import schemas
+from rclsim.service.errors import RecordingError
 
 ROOT = Path(__file__).resolve().parent.parent
 STAND_IN = ROOT / "fixtures" / "article" / "9c5f2a31335627a0.jpg"
@@ -133,7 +134,7 @@ def test_image_file_that_is_not_utf8_is_one_error(
 def test_manifest_line_nested_deeply_is_a_bad_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from rclsim.manifest import read_manifest
+    from rclsim.data.manifest import read_manifest
 
     path = tmp_path / "deep.manifest"
     path.write_text(DEEP["list"] + "\n" + DEEP["object"] + "\n")
@@ -190,9 +191,9 @@ def test_evaluate_and_recordings_commands_report_a_deep_file_in_one_line(
 def test_oversized_json_file_is_refused_by_name(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import rclsim.files
+    import rclsim.service.files
 
-    monkeypatch.setattr(rclsim.files, "MAX_JSON_BYTES", 1000)
+    monkeypatch.setattr(rclsim.service.files, "MAX_JSON_BYTES", 1000)
     path = tmp_path / "big.json"
     path.write_text(json.dumps({"CustomLabels": [{"Name": "x" * 2000, "Confidence": 50}]}))
     code, out, err = run(capsys, "validate", str(path))
@@ -285,9 +286,9 @@ def test_to_pixels_keeps_the_articles_pixels_for_ordinary_boxes() -> None:
 def test_drawing_and_converting_absurd_boxes_never_raises(tmp_path: Path, box: dict[str, float]) -> None:
     import numpy as np
 
-    from rclsim.drawing import annotate, draw_files
-    from rclsim.evaluation import ratio_iou
-    from rclsim.manifest import entries_from_responses
+    from rclsim.data.evaluation import ratio_iou
+    from rclsim.data.manifest import entries_from_responses
+    from rclsim.reports.drawing import annotate, draw_files
 
     labels = response(**box)["CustomLabels"]
     image = np.zeros((48, 64, 3), dtype=np.uint8)
@@ -376,7 +377,7 @@ def test_a_verdict_names_the_schema_it_was_reached_under(
 def test_models_json_is_rechecked_after_a_schema_change(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, own_cache: Path
 ) -> None:
-    from rclsim.declarations import Declarations
+    from rclsim.fake.declarations import Declarations
 
     builtin = ROOT / "fixtures" / "article" / "models.json"
     folder = tmp_path / "decl"

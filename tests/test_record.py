@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 import rclsim
-from rclsim.cli import main
+from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN, DATA, ROOT
 
@@ -127,7 +127,7 @@ def test_recordings_hold_no_secrets_and_mask_the_account(live, tmp_path: Path) -
     ):
         assert secret not in text, secret
     assert "arn:aws:rekognition:ap-northeast-1:000000000000:" in text
-    assert rclsim.schemas.recording_problems(json.loads(text)) == []  # type: ignore[attr-defined]
+    assert rclsim.service.schemas.recording_problems(json.loads(text)) == []  # type: ignore[attr-defined]
 
 
 def test_account_masking_can_be_turned_off(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

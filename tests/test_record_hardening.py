@@ -23,8 +23,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 import rclsim
-from rclsim.cli import main
-from rclsim.errors import RclsimError
+from rclsim.frontends.cli import main
+from rclsim.service.errors import RclsimError
 
 from .conftest import DATA, ROOT
 
@@ -242,7 +242,7 @@ def test_the_account_id_is_masked_in_names_buckets_keys_and_paths(tmp_path: Path
         "Bucket": "data-000000000000",
         "Name": "000000000000/photos/000000000000.jpg",
     }
-    assert rclsim.schemas.recording_problems(data) == []  # type: ignore[attr-defined]
+    assert rclsim.service.schemas.recording_problems(data) == []  # type: ignore[attr-defined]
     # consistent: the same backend finds its own recording again (no live call, no S3 read)
     assert (
         names(backend.detect_custom_labels(ProjectVersionArn=OWN_ARN, Image=image, MinConfidence=75)) == TOP2
@@ -290,7 +290,7 @@ def test_recordings_masked_otherwise_are_still_found_with_masking_on(
 ) -> None:
     """Recordings made with --no-mask-account, by hand, or by the record mode that masked only the
     ARN's account field still answer a masking recorder, without a live call."""
-    from rclsim.apimodel import mask_account
+    from rclsim.service.apimodel import mask_account
 
     arn = version_arn(f"v-{ACCOUNT}", project=f"proj-{ACCOUNT}")
     recorder(FakeLive(), tmp_path, mask_account=False).detect_custom_labels(
@@ -434,7 +434,7 @@ def test_an_explicit_s3_endpoint_url_of_the_recorder_beats_everything(
     tmp_path: Path, s3_server: Any, dead_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from rclsim.backends.aws import AwsBackend
-    from rclsim.record import RecordingBackend
+    from rclsim.backends.record import RecordingBackend
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", dead_url)
     live = AwsBackend(client=FakeLive(), endpoint_url=dead_url)
@@ -504,7 +504,7 @@ def test_a_failing_s3_read_records_by_key_with_a_warning(tmp_path: Path, s3: Fak
     assert all("\n" not in str(w.message) for w in caught)
     data = json.loads(next(tmp_path.rglob("*.json")).read_text())
     assert data["image"]["S3Object"] == image["S3Object"] and "Sha256" not in data["image"]
-    assert rclsim.schemas.recording_problems(data) == []  # type: ignore[attr-defined]
+    assert rclsim.service.schemas.recording_problems(data) == []  # type: ignore[attr-defined]
     # later calls replay the key's recording: no live call, no S3 read
     reads = len(s3.reads)
     assert (

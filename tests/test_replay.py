@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rclsim
-from rclsim.core import RecordingMismatchWarning
+from rclsim.fake.core import RecordingMismatchWarning
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3, DATA, running_article_backend
 
@@ -348,8 +348,8 @@ def test_missing_required_parameter_raises_param_validation_error(backend: rclsi
 
 def test_core_rejects_wrong_types_without_crashing() -> None:
     """The core also serves wire front-ends that skip botocore's client-side checks."""
-    from rclsim.core import FakeRekognition, ReplaySource
-    from rclsim.recordings import RecordingStore
+    from rclsim.fake.core import FakeRekognition, ReplaySource
+    from rclsim.fake.recordings import RecordingStore
 
     core = FakeRekognition(ReplaySource(RecordingStore()))
     for bad in (
@@ -393,7 +393,7 @@ def test_missing_recordings_folder_is_an_error(tmp_path: Path) -> None:
 def test_validation_verdict_is_cached_outside_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rclsim.kept import forget_all
+    from rclsim.caches.kept import forget_all
 
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
     forget_all()  # as in a new process: files read earlier in this one are not read again
@@ -452,7 +452,7 @@ def test_max_results_beyond_32_bits_is_a_serialization_error(backend: rclsim.Bac
 def test_the_index_is_reused_across_stores_and_follows_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rclsim.recordings.answer_files as answer_files  # the one reader of every answer file
+    import rclsim.fake.recordings.answer_files as answer_files  # the one reader of every answer file
 
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "rec"
@@ -462,7 +462,7 @@ def test_the_index_is_reused_across_stores_and_follows_changes(
     reads: list[Path] = []
     real = answer_files._read_json
     monkeypatch.setattr(answer_files, "_read_json", lambda p: (reads.append(p), real(p))[1])
-    from rclsim.kept import forget_all
+    from rclsim.caches.kept import forget_all
 
     forget_all()  # as in a new process: only the index on disk is left
     second = rclsim.get_backend("replay", recordings=[folder], include_builtin=False)
@@ -494,7 +494,7 @@ def test_constraints_come_from_a_cached_derivation_of_botocores_model(
 ) -> None:
     """The checks are derived from botocore's model once per botocore version and cached, so a CLI
     process need not load the model; a broken cache is rebuilt from the model."""
-    import rclsim.constraints as constraints
+    import rclsim.service.constraints as constraints
 
     monkeypatch.setenv("RCLSIM_CACHE_DIR", str(tmp_path))
     built = constraints._derived_inputs()
@@ -509,7 +509,7 @@ def test_constraints_come_from_a_cached_derivation_of_botocores_model(
 def test_an_image_checked_once_is_answered_from_memory_and_bad_ones_never_are(
     backend: rclsim.Backend, article_image_bytes: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rclsim.core as core
+    import rclsim.fake.core as core
 
     hashed: list[int] = []
     real = core.sha256_hex
@@ -569,8 +569,8 @@ def test_an_inexact_answer_warns_every_time(tmp_path: Path) -> None:
 
 
 def test_a_source_whose_answers_change_gets_no_kept_answers() -> None:
-    from rclsim.core import FakeRekognition, ReplaySource
-    from rclsim.recordings import RecordingStore
+    from rclsim.fake.core import FakeRekognition, ReplaySource
+    from rclsim.fake.recordings import RecordingStore
 
     class Forgetful(ReplaySource):
         """Answers once, then has nothing: its answers change over time."""
@@ -607,7 +607,7 @@ def test_a_number_past_floats_range_is_a_serialization_error(backend: rclsim.Bac
 def test_a_process_reads_an_unchanged_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fresh backend per test must not pay for reading the same files again; a changed file is
     read again, however it changed."""
-    import rclsim.recordings.answer_files as answer_files  # the one reader of every answer file
+    import rclsim.fake.recordings.answer_files as answer_files  # the one reader of every answer file
 
     folder = tmp_path / "rec"
     path = write_recording(folder, min_confidence=None, max_results=None, labels=[lab("a", 90)])
@@ -686,6 +686,6 @@ def test_a_models_file_changed_in_place_at_the_same_size_and_time_is_read_again(
 
 
 def builtin_models() -> str:
-    from rclsim.recordings import builtin_recordings_dir
+    from rclsim.fake.recordings import builtin_recordings_dir
 
     return (builtin_recordings_dir() / "models.json").read_text()

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from rclsim.apimodel import operation_model
-from rclsim.schemas import derive_response_schema, recording_problems, response_problems, response_schema
+from rclsim.service.apimodel import operation_model
+from rclsim.service.schemas import (
+    derive_response_schema,
+    recording_problems,
+    response_problems,
+    response_schema,
+)
 
 from .conftest import DATA, ROOT
 
@@ -19,7 +24,7 @@ ARTICLE = json.loads((DATA / "article_detect_custom_labels_response.json").read_
 
 def test_committed_schema_equals_the_one_derived_from_botocores_model() -> None:
     assert response_schema() == derive_response_schema(), (
-        "botocore's model and rclsim/schemadata/detect-custom-labels-response.schema.json differ: "
+        "botocore's model and rclsim/service/schemadata/detect-custom-labels-response.schema.json differ: "
         "run scripts/update_schemas.py and review the diff"
     )
 

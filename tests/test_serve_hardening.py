@@ -26,8 +26,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import rclsim
-from rclsim import wire
-from rclsim.server import FakeServer
+from rclsim.frontends import wire
+from rclsim.frontends.server import FakeServer
 
 from .conftest import ARTICLE_ARN
 

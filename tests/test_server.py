@@ -19,7 +19,7 @@ import pytest
 from botocore.config import Config
 
 import rclsim
-from rclsim.server import FakeServer
+from rclsim.frontends.server import FakeServer
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3, DATA
 
@@ -340,7 +340,7 @@ def test_ctrl_c_stops_rclsim_serve_cleanly(tmp_path: Path) -> None:
 def test_a_repeated_request_gets_the_answer_of_now_not_of_last_time(tmp_path: Path) -> None:
     """The wire reuses the JSON of an equal answer to the same request; a different answer, from the
     same bytes, is encoded afresh."""
-    from rclsim.wire import encode_result, handle
+    from rclsim.frontends.wire import encode_result, handle
 
     target = "RekognitionService.DetectCustomLabels"
     body = json.dumps({"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3}).encode()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import rclsim
-from rclsim.cli import main
-from rclsim.cost import PriceTable
-from rclsim.errors import RclsimError
+from rclsim.fake.cost import PriceTable
+from rclsim.frontends.cli import main
+from rclsim.service.errors import RclsimError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +122,7 @@ def test_a_bad_price_table_from_the_variable_names_it_from_get_backend(
 
 # -- RCLSIM_CACHE_DIR ---------------------------------------------------------------------------------
 def test_the_cache_folder_is_the_resolved_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rclsim.verdicts import cache_dir
+    from rclsim.caches.verdicts import cache_dir
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -141,7 +141,11 @@ def test_a_blank_cache_variable_leaves_no_stray_folder_in_the_current_one(tmp_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCLSIM_")}
     env.update(RCLSIM_CACHE_DIR=value, XDG_CACHE_HOME=str(tmp_path / "xdg"), RCLSIM_STATE_DIR=str(tmp_path))
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from rclsim.cli import main; sys.exit(main(['find-running']))"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from rclsim.frontends.cli import main; sys.exit(main(['find-running']))",
+        ],
         cwd=work,
         env=env,
         capture_output=True,

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import rclsim
-from rclsim.simulation import NoiseModel, fit_noise, simulate_entry
+from rclsim.fake.simulation import NoiseModel, fit_noise, simulate_entry
 
 from .conftest import DATA
 
@@ -74,7 +74,7 @@ def test_answers_for_every_listed_image_through_the_core(manifest: Path) -> None
     backend = rclsim.get_backend("sim", manifest=manifest)
     arn = backend.project_version_arn  # type: ignore[attr-defined]
     full = backend.detect_custom_labels(ProjectVersionArn=arn, Image=image(3))["CustomLabels"]
-    assert rclsim.schemas.response_problems({"CustomLabels": full}) == []  # type: ignore[attr-defined]
+    assert rclsim.service.schemas.response_problems({"CustomLabels": full}) == []  # type: ignore[attr-defined]
     confidences = [x["Confidence"] for x in full]
     assert confidences == sorted(confidences, reverse=True)
     cut = backend.detect_custom_labels(ProjectVersionArn=arn, Image=image(3), MinConfidence=50, MaxResults=2)
@@ -104,11 +104,11 @@ def test_values_are_float32_rounded_like_real_responses(manifest: Path) -> None:
 
 
 def test_true_boxes_are_confident_and_clutter_is_not(manifest: Path) -> None:
-    from rclsim.manifest import iter_manifest
+    from rclsim.data.manifest import iter_manifest
 
     entries = list(iter_manifest(manifest))
     hits, clutter = [], []
-    from rclsim.evaluation import match_detections
+    from rclsim.data.evaluation import match_detections
 
     for entry in entries:
         labels = simulate_entry(entry, "arn", NoiseModel(), ["car", "plate"])
@@ -226,7 +226,7 @@ def test_classification_manifests_get_labels_without_geometry(tmp_path: Path) ->
 
 
 def test_fit_recovers_known_parameters_within_ten_percent(tmp_path: Path) -> None:
-    from rclsim.manifest import iter_manifest
+    from rclsim.data.manifest import iter_manifest
 
     truth = NoiseModel(
         miss_rate=0.1,
@@ -271,7 +271,7 @@ def test_noise_parameters_are_checked(tmp_path: Path) -> None:
 def test_cli_sim_info_evaluate_manifest_and_validate(
     manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rclsim.cli import main
+    from rclsim.frontends.cli import main
 
     assert (
         main(
@@ -343,7 +343,7 @@ def test_cli_sim_info_evaluate_manifest_and_validate(
 
 
 def test_per_label_noise_is_simulated_and_fitted(tmp_path: Path) -> None:
-    from rclsim.manifest import iter_manifest
+    from rclsim.data.manifest import iter_manifest
 
     truth = NoiseModel(
         clutter_per_image=4.0,
@@ -386,7 +386,7 @@ def test_noise_values_are_never_coerced(data: object, fragment: str) -> None:
 def test_responses_are_paired_by_path_and_never_reused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rclsim.cli import main
+    from rclsim.frontends.cli import main
 
     lines = []
     for key, boxes in (("x/a.jpg", 2), ("y/a.jpg", 0)):

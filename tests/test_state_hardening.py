@@ -1,7 +1,7 @@
 """The SQLite state file when things go wrong around it: damaged, read-only, a table dropped, deleted
 or replaced under a running store (``rclsim reset`` while ``rclsim serve`` runs).
 
-Each case must end in one clear :class:`~rclsim.errors.RclsimError` that names the file and says what
+Each case must end in one clear :class:`~rclsim.service.errors.RclsimError` that names the file and says what
 to do, never "rclsim internal error", and a store must follow its file when ``rclsim reset`` deletes
 it under a server.
 """
@@ -23,10 +23,10 @@ import pytest
 from botocore.config import Config
 
 import rclsim
-from rclsim.cli import main
-from rclsim.errors import RclsimError
-from rclsim.server import FakeServer
-from rclsim.state import STATE_FILE_NAME, StateError, StateStore, VersionState
+from rclsim.fake.state import STATE_FILE_NAME, StateError, StateStore, VersionState
+from rclsim.frontends.cli import main
+from rclsim.frontends.server import FakeServer
+from rclsim.service.errors import RclsimError
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
 

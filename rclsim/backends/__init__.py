@@ -10,11 +10,11 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from ..clock import Clock
-from ..config import BACKENDS as _BACKENDS
-from ..config import Settings, resolve
-from ..errors import RclsimError
-from .base import Backend
+from rclsim.backends.base import Backend
+from rclsim.config import BACKENDS as _BACKENDS
+from rclsim.config import Settings, resolve
+from rclsim.fake.clock import Clock
+from rclsim.service.errors import RclsimError
 
 __all__ = ["Backend", "get_backend", "backend_from_settings", "BACKENDS"]
 
@@ -47,7 +47,7 @@ def get_backend(
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
     Every option left out (None) comes from its ``RCLSIM_*`` variable, else its default (the table in
-    :mod:`rclsim.config`); a bad value is an :class:`~rclsim.errors.RclsimError` naming the option or
+    :mod:`rclsim.config`); a bad value is an :class:`~rclsim.service.errors.RclsimError` naming the option or
     variable. replay: ``recordings`` folders (``RCLSIM_RECORDINGS``) searched before the built-in
     article fixtures (``include_builtin=False`` leaves those out); ``strict`` (``RCLSIM_STRICT``) turns
     inexact answers into errors; ``time_scale`` (``RCLSIM_TIME_SCALE``, else 0: instant) multiplies
@@ -58,8 +58,8 @@ def get_backend(
     ``RCLSIM_PROFILE``, ``RCLSIM_ENDPOINT_URL``, then boto3's own chain), or a ready boto3 ``client``;
     ``record_mode`` (``none``/``once``/``new``/``all``, ``RCLSIM_RECORD_MODE``, else no recording)
     saves live DetectCustomLabels responses into the first ``recordings`` folder, with the account id
-    masked unless ``mask_account=False`` (see :mod:`rclsim.record`).
-    sim: ``manifest`` (``RCLSIM_MANIFEST``); ``noise`` (a :class:`rclsim.simulation.NoiseModel`),
+    masked unless ``mask_account=False`` (see :mod:`rclsim.backends.record`).
+    sim: ``manifest`` (``RCLSIM_MANIFEST``); ``noise`` (a :class:`rclsim.fake.simulation.NoiseModel`),
     else the parameters file ``sim_params`` (``RCLSIM_SIM_PARAMS``), else the defaults; ``seed``
     (``RCLSIM_SEED``) replaces the file's or the defaults' seed (a given ``noise`` keeps its own
     unless ``seed`` is given too); with the fake options above.
@@ -86,12 +86,12 @@ def get_backend(
 
 
 def noise_from_settings(settings: Settings, noise: Any = None) -> Any:
-    """The sim backend's :class:`~rclsim.simulation.NoiseModel`: ``noise`` if given, else the
+    """The sim backend's :class:`~rclsim.fake.simulation.NoiseModel`: ``noise`` if given, else the
     ``sim_params`` file's, else the defaults; with the ``seed`` setting's seed where there is one (a
     given ``noise`` keeps its own seed unless ``seed`` was given as an option too)."""
     import dataclasses
 
-    from ..simulation import NoiseModel
+    from rclsim.fake.simulation import NoiseModel
 
     if noise is None:
         noise = NoiseModel.load(settings.sim_params) if settings.sim_params else NoiseModel()
@@ -114,11 +114,11 @@ def backend_from_settings(
     cannot come from an environment variable (a boto3 ``client``, a ``clock``, a price table or noise
     model object) is passed here. Messages name the options of the front-end that resolved them."""
     if prices is None and settings.prices is not None:
-        from ..cost import PriceTable
+        from rclsim.fake.cost import PriceTable
 
         prices = PriceTable.load(settings.prices, given_by=settings.origin.get("prices"))
     if settings.backend == "replay":
-        from .fake import ReplayBackend
+        from rclsim.backends.fake import ReplayBackend
 
         return ReplayBackend(
             list(settings.recordings),
@@ -131,7 +131,7 @@ def backend_from_settings(
             region=settings.region,
         )
     if settings.backend == "aws":
-        from .aws import AwsBackend
+        from rclsim.backends.aws import AwsBackend
 
         live = AwsBackend(
             region=settings.region,
@@ -142,7 +142,7 @@ def backend_from_settings(
         )
         if settings.record_mode is None:
             return live
-        from ..record import RecordingBackend
+        from rclsim.backends.record import RecordingBackend
 
         if not settings.recordings:
             live.close()
@@ -156,7 +156,7 @@ def backend_from_settings(
             strict=settings.strict,
         )
     if settings.backend == "sim":
-        from .sim import SimBackend
+        from rclsim.backends.sim import SimBackend
 
         if settings.manifest is None:
             raise RclsimError(f"the sim backend needs a manifest ({settings.hint('manifest')})")

@@ -17,9 +17,9 @@ import time
 import warnings
 from typing import Any
 
-from ..errors import service_error
-from ..schemas import response_problems
-from .base import Backend
+from rclsim.backends.base import Backend
+from rclsim.service.errors import service_error
+from rclsim.service.schemas import response_problems
 
 __all__ = ["AwsBackend", "ResponseSchemaWarning"]
 
@@ -48,12 +48,12 @@ class AwsBackend(Backend):
                 session = boto3.Session(profile_name=profile, region_name=region)
                 client = session.client("rekognition", endpoint_url=endpoint_url)
             except (ValueError, BotoCoreError) as exc:
-                from ..errors import RclsimError
+                from rclsim.service.errors import RclsimError
 
                 raise RclsimError(f"cannot make a Rekognition client: {exc}") from None
         self.client = client
         self.strict = strict
-        # Kept for record mode's S3 client (rclsim.record), which reads images where the user said.
+        # Kept for record mode's S3 client (rclsim.backends.record), which reads images where the user said.
         self.profile = profile
         self.endpoint_url = endpoint_url
 
@@ -84,7 +84,7 @@ class AwsBackend(Backend):
         """botocore's own ``project_version_running`` waiter; each poll is reported to ``progress``."""
         from botocore.exceptions import WaiterError
 
-        from .base import WaitFailed
+        from rclsim.backends.base import WaitFailed
 
         started = time.time()
 
@@ -115,7 +115,7 @@ class AwsBackend(Backend):
 
 
 def _snake(operation: str) -> str:
-    from ..apimodel import OPERATIONS
+    from rclsim.service.apimodel import OPERATIONS
 
     if operation in OPERATIONS:
         return OPERATIONS[operation]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from ..errors import RclsimError
+from rclsim.service.errors import RclsimError
 
 __all__ = ["Backend", "WaitFailed", "Progress"]
 
@@ -132,7 +132,7 @@ class Backend(abc.ABC):
         import botocore.waiter
         from botocore import xform_name
 
-        from ..apimodel import load_service_data
+        from rclsim.service.apimodel import load_service_data
 
         config = botocore.waiter.WaiterModel(load_service_data("waiters-2"))
         names = {xform_name(name): name for name in config.waiter_names}
@@ -148,7 +148,7 @@ class Backend(abc.ABC):
         import botocore.paginate
         from botocore import xform_name
 
-        from ..apimodel import load_service_data, operation_model
+        from rclsim.service.apimodel import load_service_data, operation_model
 
         configs = load_service_data("paginators-1")["pagination"]
         names = {xform_name(name): name for name in configs}
@@ -163,7 +163,7 @@ class Backend(abc.ABC):
     def exceptions(self) -> Any:
         """The modeled exception classes, as on a boto3 client:
         ``backend.exceptions.ResourceNotFoundException``."""
-        from ..errors import _exception_classes
+        from rclsim.service.errors import _exception_classes
 
         return _exception_classes()
 

@@ -14,15 +14,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..apimodel import OPERATIONS
-from ..clock import Clock
-from ..constraints import client_side_check, parameters_ok
-from ..core import FakeRekognition, ReplaySource
-from ..cost import Bill, PriceTable
-from ..declarations import Declarations
-from ..recordings import RecordingStore
-from ..state import StateStore
-from .base import Backend, Progress, WaitFailed
+from rclsim.backends.base import Backend, Progress, WaitFailed
+from rclsim.fake.clock import Clock
+from rclsim.fake.core import FakeRekognition, ReplaySource
+from rclsim.fake.cost import Bill, PriceTable
+from rclsim.fake.declarations import Declarations
+from rclsim.fake.recordings import RecordingStore
+from rclsim.fake.state import StateStore
+from rclsim.service.apimodel import OPERATIONS
+from rclsim.service.constraints import client_side_check, parameters_ok
 
 __all__ = ["FakeBackend", "ReplayBackend"]
 
@@ -50,7 +50,7 @@ def fake_core(
 
 
 class FakeBackend(Backend):
-    """A Backend over a :class:`~rclsim.core.FakeRekognition`."""
+    """A Backend over a :class:`~rclsim.fake.core.FakeRekognition`."""
 
     name = "fake"
 
@@ -121,7 +121,7 @@ class FakeBackend(Backend):
         return self.core.prices
 
     def bill(self) -> Bill:
-        """What the fake's models would have cost so far (see :mod:`rclsim.cost`)."""
+        """What the fake's models would have cost so far (see :mod:`rclsim.fake.cost`)."""
         return self.core.bill()
 
     def close(self) -> None:
@@ -147,7 +147,7 @@ def _as_sent(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class ReplayBackend(FakeBackend):
-    """Answers from recorded responses (see :mod:`rclsim.recordings`); knows the models declared in
+    """Answers from recorded responses (see :mod:`rclsim.fake.recordings`); knows the models declared in
     ``models.json`` beside them, and keeps their state in ``state_dir`` (default: in memory)."""
 
     name = "replay"

@@ -2,7 +2,7 @@
 
 It declares one model per manifest (``rclsim sim info`` prints its ARN), running from the start unless
 a ``models.json`` beside the manifest declares that ARN otherwise, and answers DetectCustomLabels for
-every image the manifest lists (see :mod:`rclsim.simulation` for the noise model).
+every image the manifest lists (see :mod:`rclsim.fake.simulation` for the noise model).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..clock import Clock
-from ..cost import PriceTable
-from ..simulation import NoiseModel, SimSource
-from .fake import FakeBackend, fake_core
+from rclsim.backends.fake import FakeBackend, fake_core
+from rclsim.fake.clock import Clock
+from rclsim.fake.cost import PriceTable
+from rclsim.fake.simulation import NoiseModel, SimSource
 
 __all__ = ["SimBackend"]
 

@@ -1,4 +1,4 @@
-"""Differential fuzz: ``rclsim.output.render`` against awscli's own formatters on random values.
+"""Differential fuzz: ``rclsim.reports.output.render`` against awscli's own formatters on random values.
 
 Not part of the pytest run (the test venv has no awscli). Run it in a venv with awscli 1.46.3 and
 hypothesis installed, from the repository root::
@@ -24,8 +24,8 @@ from awscli.formatter import get_formatter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rclsim.errors import RclsimError
-from rclsim.output import OUTPUT_FORMATS, render
+from rclsim.reports.output import OUTPUT_FORMATS, render
+from rclsim.service.errors import RclsimError
 
 KEYS = st.sampled_from(["Name", "Confidence", "Geometry", "a", "B", "ResponseMetadata", "猫", "zz"])
 SCALARS = (
@@ -71,4 +71,4 @@ def check(data: object, fmt: str, query: str | None, width: int) -> None:
 
 if __name__ == "__main__":
     check()
-    print("rclsim.output agrees with awscli")
+    print("rclsim.reports.output agrees with awscli")

@@ -1,0 +1,3 @@
+"""Images, Ground Truth manifests, response folders and the evaluation that scores answers against ground
+truth.
+"""

@@ -1,0 +1,55 @@
+"""The recordings store: recorded DetectCustomLabels responses on disk, found by (model, image).
+
+Two kinds of file answer requests:
+
+* **Recordings** (``*.json`` whose ``format`` is ``rclsim.recording``): one request and its response,
+  with the model ARN, region, image identity and size, the request's ``MinConfidence`` and
+  ``MaxResults`` and when it was recorded. Schema: ``rclsim/service/schemadata/recording.schema.json``.
+* **The article's habit**: a plain AWS response ``NAME.json`` answers for the image ``NAME.jpg`` (or
+  ``.jpeg``/``.png``, in any case), for any model ARN.
+
+* :mod:`rclsim.fake.recordings.answer_files`: which file of a folder answers which image, the one rule for
+  ``rclsim detect --recordings`` and ``rclsim evaluate``/``sim fit``/``manifest write --responses``;
+* :mod:`rclsim.fake.recordings.recording`: one recording (:class:`Recording`, :class:`ImageRef`), built
+  from a file checked against its schema;
+* :mod:`rclsim.fake.recordings.index`: the on-disk index of a folder's recordings and the in-process cache
+  of folders already read;
+* :mod:`rclsim.fake.recordings.store`: :class:`RecordingStore`, which finds the recordings that answer for a
+  model and an image, and the built-in folder it also reads.
+
+The store hands out its data only through the core, which copies it, so no caller can change a
+recording by mutating a response.
+"""
+
+from __future__ import annotations
+
+from rclsim.fake.recordings.answer_files import (
+    IMAGE_EXTENSIONS as IMAGE_EXTENSIONS,  # importable here, as before the split
+)
+from rclsim.fake.recordings.answer_files import (
+    FolderFile,
+    answer_kind,
+    folder_files,
+    key_name_parts,
+    rank_by_key,
+    read_answer_json,
+)
+from rclsim.fake.recordings.recording import ImageRef, Recording
+from rclsim.fake.recordings.recording import (
+    image_ref_from_param as image_ref_from_param,  # used by the core and the recorder
+)
+from rclsim.fake.recordings.recording import sha256_hex as sha256_hex
+from rclsim.fake.recordings.store import RecordingStore, builtin_recordings_dir
+
+__all__ = [
+    "ImageRef",
+    "Recording",
+    "RecordingStore",
+    "builtin_recordings_dir",
+    "FolderFile",
+    "folder_files",
+    "answer_kind",
+    "key_name_parts",
+    "rank_by_key",
+    "read_answer_json",
+]

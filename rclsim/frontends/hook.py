@@ -1,0 +1,100 @@
+"""The boto3 drop-in's hook into botocore, registered at ``import rclsim`` and inert until a mock is on.
+
+Kept apart from :mod:`rclsim.frontends.dropin` so that importing rclsim (or ``rclsim.geometry``) loads neither
+botocore nor the fake core: the hook registered with botocore is a trampoline that looks for the
+drop-in in ``sys.modules`` and does nothing when it was never imported (then no mock can be active).
+Registration happens through ``botocore.handlers.BUILTIN_HANDLERS`` (every session made from then on)
+and on boto3's default session, as soon as botocore's handlers are loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+__all__ = ["install", "install_when_botocore_loads", "register_on_default_session"]
+
+EVENT = "before-call.rekognition"
+UNIQUE_ID = "rclsim-dropin"
+_lock = threading.RLock()
+_installed = False
+
+
+def before_call(**kwargs: Any) -> Any:
+    """botocore's ``before-call`` for Rekognition: the drop-in's answer while a mock is active."""
+    dropin = sys.modules.get("rclsim.frontends.dropin")
+    if dropin is None:
+        return None
+    return dropin._before_call(**kwargs)
+
+
+def install() -> None:
+    """Register the hook (idempotent): on sessions made from now on, and on boto3's default session."""
+    global _installed
+    with _lock:
+        if not _installed:
+            # From sys.modules: during botocore's own import the package has no 'handlers' attribute yet.
+            handlers: Any = sys.modules.get("botocore.handlers")
+            if handlers is None:
+                import importlib
+
+                handlers = importlib.import_module("botocore.handlers")
+            handlers.BUILTIN_HANDLERS.append((EVENT, before_call, handlers.REGISTER_FIRST))
+            _installed = True
+    register_on_default_session()
+
+
+class _InstallOnImport:
+    """A one-shot import hook: when botocore's handlers module is first imported (by boto3, by a
+    client), register rclsim's hook right after it. So ``import rclsim`` itself does not import
+    botocore (the CLI's detect path stays as quick as ``import boto3``), and still every session made
+    afterwards carries the hook."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "botocore.handlers":
+            return None
+        import importlib.util
+
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # one shot; and let the normal finders find the module
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        original = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            install()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def install_when_botocore_loads() -> None:
+    """Register the hook now if botocore's handlers are loaded, else as soon as they are."""
+    if "botocore.handlers" in sys.modules:
+        install()
+    elif not any(isinstance(finder, _InstallOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _InstallOnImport())  # type: ignore[arg-type]
+
+
+_registered_on: Any = None  # a weak reference to the default session the hooks were last put on
+
+
+def register_on_default_session() -> None:
+    """Put the hook on boto3's default session, once per session (registering asks botocore to
+    inspect the handler's signature: ~0.1 ms, which every mock would otherwise pay)."""
+    import weakref
+
+    global _registered_on
+    boto3 = sys.modules.get("boto3")
+    session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 else None
+    if session is None or (_registered_on is not None and _registered_on() is session):
+        return
+    events = session._session.get_component("event_emitter")
+    events.register_first(EVENT, before_call, unique_id=UNIQUE_ID)
+    try:
+        _registered_on = weakref.ref(session)
+    except TypeError:  # a session that cannot be weakly referenced: register every time
+        _registered_on = None
