@@ -349,7 +349,8 @@ def test_a_client_leaving_mid_answer_leaves_no_traceback(
     assert "Traceback" not in captured.err and "Error" not in captured.err, captured.err
 
 
-def test_sigterm_stops_rclsim_serve_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_rclsim_serve_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     exe = Path(sys.executable).parent / "rclsim"
     proc = subprocess.Popen(
         [str(exe), "serve", "--port", "0", "--state-dir", str(tmp_path)],
@@ -360,16 +361,18 @@ def test_sigterm_stops_rclsim_serve_cleanly(tmp_path: Path) -> None:
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
+        assert "serving the fake Rekognition on http://127.0.0.1:" in line
         url = line.split(" on ", 1)[1].split()[0]
         client = boto3.client("rekognition", endpoint_url=url, region_name="ap-northeast-1")
+        assert client.describe_projects()["ProjectDescriptions"]
         client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert "stopped" in err and "Traceback" not in err
+    assert "stopp" in err and "Traceback" not in err
     assert not (tmp_path / "state.sqlite3-journal").exists()
     backend = rclsim.get_backend("replay", state_dir=tmp_path)
     try:  # what the server did is kept

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -312,29 +311,6 @@ def test_the_articles_aws_cli_commands_unchanged_but_for_the_endpoint(server: Fa
         "An error occurred (ResourceNotReadyException) when calling the DetectCustomLabels operation"
         in not_ready.stderr
     )
-
-
-def test_ctrl_c_stops_rclsim_serve_cleanly(tmp_path: Path) -> None:
-    exe = Path(sys.executable).parent / "rclsim"
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", "0", "--state-dir", str(tmp_path)],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        assert "serving the fake Rekognition on http://127.0.0.1:" in line
-        url = line.split(" on ", 1)[1].split()[0]
-        client = boto3.client("rekognition", endpoint_url=url, region_name="ap-northeast-1")
-        assert client.describe_projects()["ProjectDescriptions"]
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0 and "stopping" in err and "Traceback" not in err
 
 
 def test_a_repeated_request_gets_the_answer_of_now_not_of_last_time(tmp_path: Path) -> None:

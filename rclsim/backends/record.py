@@ -386,15 +386,9 @@ def _size_of(data: bytes) -> tuple[tuple[int, int], str | None]:
 def _check_like_the_service(params: dict[str, Any]) -> None:
     """The service's own parameter checks (patterns, lengths, ranges): a request it would refuse is
     refused here, before a live call, and its names never reach a file path."""
-    from rclsim.service.constraints import check_parameters, parameters_ok
+    from rclsim.service.constraints import require_valid
 
-    if parameters_ok(DETECT, params):
-        return
-    problems = check_parameters(DETECT, params)
-    if problems.type_errors:
-        raise service_error("SerializationException", problems.type_errors[0], DETECT)
-    if problems.violations:
-        raise service_error("ValidationException", problems.validation_message(), DETECT)
+    require_valid(DETECT, params)
 
 
 def _s3_specific_endpoint(core: Any) -> str | None:
