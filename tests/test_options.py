@@ -30,6 +30,7 @@ MANIFEST = DATA / "wild" / "manifests" / "02-dannymorris-bcbs-logo.manifest"
 SIM_IMAGE = {"S3Object": {"Bucket": "bcbs-logo-training-images", "Name": "gray_images/002.jpg"}}
 ROSE_ARN = "arn:aws:rekognition:us-east-1:111122223333:project/flowers/version/flowers.1/1700000000000"
 ROSE_IMAGE = {"S3Object": {"Bucket": "b-1", "Name": "x/rose.jpg"}}
+ROSE_CONFIDENCE = 99.93900299072266  # the recorded label's: a plain response answers exactly from there up
 
 # An action is (operation, parameters); its result is the answer's interesting part, or the error code.
 Action = tuple[str, dict[str, Any]]
@@ -236,9 +237,11 @@ def test_recordings_from_the_environment(
     shutil.copy(DATA / "wild" / "responses" / "06-flowers-rose.json", folder / "rose.json")
     shutil.copy(ROOT / "fixtures" / "article" / "9c5f2a31335627a0.jpg", folder / "rose.jpg")
     # without the folder: no recording, so no model either
-    assert through(front_end, request, [detect(ROSE_ARN, ROSE_IMAGE, 50)]) == ["ResourceNotFoundException"]
+    assert through(front_end, request, [detect(ROSE_ARN, ROSE_IMAGE, ROSE_CONFIDENCE)]) == [
+        "ResourceNotFoundException"
+    ]
     monkeypatch.setenv("RCLSIM_RECORDINGS", str(folder))
-    [labels] = through(front_end, request, [detect(ROSE_ARN, ROSE_IMAGE, 50)])
+    [labels] = through(front_end, request, [detect(ROSE_ARN, ROSE_IMAGE, ROSE_CONFIDENCE)])
     assert [x["Name"] for x in labels] == ["rose"]
 
 
