@@ -94,3 +94,25 @@ def test_a_broken_state_file_is_named_as_such_over_the_wire() -> None:
 
     ok, error = run(call, "DescribeProjects", {})
     assert not ok and error["Code"] == "StateFileException" and "rclsim reset" in error["Message"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"MinConfidence": None}, {"MaxResults": None}, {"Image": {**ARTICLE_S3, "Bytes": None}}],
+    ids=["MinConfidence", "MaxResults", "Image.Bytes"],
+)
+def test_the_backend_api_refuses_any_none_member_as_boto3_does(extra: dict[str, Any]) -> None:
+    backend = rclsim.get_backend("replay")
+    backend.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+    params = {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, **extra}
+    with pytest.raises(ParamValidationError):
+        backend.detect_custom_labels(**params)
+
+
+def test_a_start_in_the_wrong_region_says_which_region(capsys: pytest.CaptureFixture[str]) -> None:
+    from rclsim.frontends.cli import main
+
+    code = main(["start", "--project-version-arn", ARTICLE_ARN, "--region", "us-east-1"])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("rclsim: error")]
+    assert code != 0 and len(errors) == 1 and "use --region ap-northeast-1" in errors[0]

@@ -99,6 +99,13 @@ def resolve(backend: Backend, arn: str) -> ModelRef:
         for project in page.get("ProjectDescriptions", []):
             if Declarations.belongs(arn, project["ProjectArn"]):
                 return ModelRef(arn, project["ProjectArn"])
+    region = getattr(backend, "region", None)
+    arn_region = arn.split(":", 4)[3]
+    if region and arn_region != region:
+        raise RclsimError(
+            f"no project {parsed.project!r} holds {arn} in {region} (DescribeProjects found none): the "
+            f"model is in {arn_region}; use --region {arn_region}"
+        )
     raise RclsimError(f"no project {parsed.project!r} holds {arn} (DescribeProjects found none)")
 
 
