@@ -340,3 +340,18 @@ def test_the_dropins_answers_are_botocores_parse_and_the_callers_own() -> None:
     )
     ids = {a["ResponseMetadata"]["RequestId"] for a in answers + [again]}
     assert len(ids) == 4
+
+
+def test_bytes_images_sent_in_turn_each_get_their_own_answer(article_image_bytes: bytes) -> None:
+    """The wire keeps a few decoded blobs; each image sent as Bytes is still answered for itself."""
+    not_an_image = b"\x00" * 2048
+    with rclsim.mock():
+        client = boto3.client("rekognition", region_name=REGION)
+        client.start_project_version(ProjectVersionArn=ARTICLE_ARN, MinInferenceUnits=1)
+        for _ in range(3):
+            got = client.detect_custom_labels(
+                ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": article_image_bytes}, MinConfidence=75
+            )
+            assert len(got["CustomLabels"]) == 2
+            with pytest.raises(client.exceptions.InvalidImageFormatException):
+                client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": not_an_image})

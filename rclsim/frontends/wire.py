@@ -32,6 +32,7 @@ import binascii
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,10 +108,7 @@ def _decode_members(shape: Any, value: Any, path: str) -> Any:
     bounded by the shape's depth (and the body's, by :data:`MAX_JSON_DEPTH`)."""
     t = shape.type_name
     if t == "blob" and isinstance(value, str):
-        try:
-            return base64.b64decode(value.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raise _BadBody(f"Value at '{path}' is not valid base64") from None
+        return _blob(value, path)
     if t == "structure" and isinstance(value, dict):
         return {
             name: (
@@ -126,6 +124,29 @@ def _decode_members(shape: Any, value: Any, path: str) -> Any:
     if t == "map" and isinstance(value, dict):
         return {k: _decode_item(shape.value, v, f"{path}.{k}") for k, v in value.items()}
     return value
+
+
+#: The last few blobs decoded (base64 text -> bytes): a test that sends the same image as Bytes call
+#: after call has it decoded once (~0.4 ms for a 114 KB image; finding it again costs a hash and a
+#: compare of the text), and the core then finds the very bytes object it checked before.
+_BLOBS: dict[str, bytes] = {}
+_BLOBS_KEPT = 4
+_BLOBS_LOCK = threading.Lock()
+
+
+def _blob(value: str, path: str) -> bytes:
+    decoded = _BLOBS.get(value)
+    if decoded is not None:
+        return decoded
+    try:
+        decoded = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise _BadBody(f"Value at '{path}' is not valid base64") from None
+    with _BLOBS_LOCK:  # the endpoint answers from several threads
+        if len(_BLOBS) >= _BLOBS_KEPT:
+            del _BLOBS[next(iter(_BLOBS))]  # the oldest
+        _BLOBS[value] = decoded
+    return decoded
 
 
 def _decode_item(shape: Any, value: Any, path: str) -> Any:
