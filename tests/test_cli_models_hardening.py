@@ -137,7 +137,6 @@ NO_NUMBER = "arn:aws:rekognition:us-east-1:123456789012:project/pets/version/pet
             255,
             "InvalidParameterException",
         ),
-        (["--project-version-arn", ARTICLE_ARN, "--min-inference-units", "101"], 255, "over rclsim's limit"),
     ],
 )
 def test_start_validates_before_the_price_and_the_dry_run(
@@ -153,6 +152,24 @@ def test_start_validates_before_the_price_and_the_dry_run(
     assert real_err == dry_err  # the very error the call itself gets: one line, nothing before it
     assert len(real_err.splitlines()) == 1
     assert status_in(str(tmp_path)) == "TRAINING_COMPLETED"
+
+
+def test_the_fakes_unit_limit_does_not_refuse_a_dry_run_on_aws(capsys: pytest.CaptureFixture[str]) -> None:
+    """rclsim's limit of 100 inference units is the fake's ([U]); real AWS decides its own quota."""
+    code, out, err = run(
+        capsys,
+        "--backend",
+        "aws",
+        "--region",
+        "ap-northeast-1",
+        "start",
+        "--dry-run",
+        "--project-version-arn",
+        ARTICLE_ARN,
+        "--min-inference-units",
+        "150",
+    )
+    assert code == 0 and "would call StartProjectVersion" in err, err
 
 
 def test_a_dry_run_of_a_valid_start_says_price_then_would_call(capsys: pytest.CaptureFixture[str]) -> None:

@@ -355,3 +355,60 @@ def test_bytes_images_sent_in_turn_each_get_their_own_answer(article_image_bytes
             assert len(got["CustomLabels"]) == 2
             with pytest.raises(client.exceptions.InvalidImageFormatException):
                 client.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image={"Bytes": not_an_image})
+
+
+def test_record_mode_replays_only_the_live_regions_models(tmp_path: Any) -> None:
+    """Record mode's replay asks as a client of the live backend's region."""
+    import shutil
+
+    from .conftest import ROOT
+
+    shutil.copy(ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json", tmp_path / "a.json")
+    virginia = rclsim.get_backend("aws", region="us-east-1", record_mode="none", recordings=[tmp_path])
+    tokyo = rclsim.get_backend("aws", region=REGION, record_mode="none", recordings=[tmp_path])
+    try:
+        with pytest.raises(ClientError) as info:
+            virginia.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)
+        assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert len(
+            tokyo.detect_custom_labels(ProjectVersionArn=ARTICLE_ARN, Image=ARTICLE_S3)["CustomLabels"]
+        )
+    finally:
+        virginia.close()
+        tokyo.close()
+
+
+@pytest.mark.parametrize("zones", [("America/Halifax", "America/Santiago")])
+def test_timestamps_follow_a_time_zone_change(zones: tuple[str, str]) -> None:
+    """Two zones with the same offsets but other daylight rules: each parse is the zone's own."""
+    saved = os.environ.get("TZ")
+    try:
+        with rclsim.mock():
+            client = boto3.client("rekognition", region_name=REGION)
+            for zone in zones:
+                os.environ["TZ"] = zone
+                time.tzset()
+                row = client.describe_project_versions(ProjectArn=PROJECT, VersionNames=[VERSION])
+                stamp = row["ProjectVersionDescriptions"][0]["CreationTimestamp"]
+                assert (
+                    stamp.utcoffset() == dt.datetime.fromtimestamp(stamp.timestamp(), tzlocal()).utcoffset()
+                )
+                assert stamp.timestamp() == 1609459200
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+def test_only_blobs_an_image_check_can_pass_are_kept() -> None:
+    import base64
+
+    from rclsim.frontends import wire
+
+    big = base64.b64encode(b"\xff" * (5 * 1024 * 1024)).decode("ascii")
+    small = base64.b64encode(b"\xff" * 1024).decode("ascii")
+    assert len(wire._blob(big, "Image.Bytes")) == 5 * 1024 * 1024
+    assert len(wire._blob(small, "Image.Bytes")) == 1024
+    assert big not in wire._BLOBS and small in wire._BLOBS

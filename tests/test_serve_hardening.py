@@ -399,3 +399,25 @@ def test_concurrent_requests_still_answer_during_a_flood_of_bad_ones(server: Fak
     for t in threads:
         t.join(30)
     assert errors == []
+
+
+def test_only_a_sigv4_credential_scope_names_the_region(server: FakeServer) -> None:
+    """A SigV4A header (no region in its scope) is answered as unsigned: every region's models."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    body = json.dumps({"ProjectArn": rclsim.ARTICLE_PROJECT_ARN}).encode()
+    conn.request(
+        "POST",
+        "/",
+        body,
+        {
+            "X-Amz-Target": "RekognitionService.DescribeProjectVersions",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "AWS4-ECDSA-P256-SHA256 Credential=AKID/20240101/rekognition/aws4_request, "
+            "SignedHeaders=host, Signature=00",
+        },
+    )
+    answer = conn.getresponse()
+    assert answer.status == 200, answer.read()
+    conn.close()

@@ -245,7 +245,8 @@ class RecordingBackend(Backend):
                 )
 
         store = RecordingStore([self.folder], include_builtin=False)
-        backend = FakeBackend(FakeRekognition(Source(store), strict=self.strict))
+        # asked as a client of the live backend's region: another region's model is not found there
+        backend = FakeBackend(FakeRekognition(Source(store), strict=self.strict), region=self.region)
         backend.store = store  # type: ignore[attr-defined]
         return backend
 

@@ -211,19 +211,12 @@ def _page(items: list[Any], params: Mapping[str, Any], query: Any, op: str) -> t
 
 
 def check_start(params: Mapping[str, Any], op: str = "StartProjectVersion") -> None:
-    """StartProjectVersion's rules on its numbers, which need no model state: each inference unit count
-    within rclsim's limit, Max not below Min (``InvalidParameterException``). Also asked by a dry run
-    before it quotes a price."""
+    """StartProjectVersion's own rule on its numbers, which needs no model state: Max not below Min
+    (``InvalidParameterException``). Also asked by a dry run before it quotes a price, whatever the
+    backend (the service has this rule too; rclsim's unit limit is the fake's and stays in
+    :meth:`Lifecycle.start`)."""
     min_iu = params.get("MinInferenceUnits")
     max_iu = params.get("MaxInferenceUnits")
-    for name, units in (("MinInferenceUnits", min_iu), ("MaxInferenceUnits", max_iu)):
-        if units is not None and units > MAX_INFERENCE_UNITS:
-            raise service_error(
-                "InvalidParameterException",
-                f"Request has invalid parameters: {name} ({units}) is over rclsim's limit of "
-                f"{MAX_INFERENCE_UNITS} inference units",
-                op,
-            )
     if max_iu is not None and min_iu is not None and max_iu < min_iu:
         raise service_error(
             "InvalidParameterException",
@@ -231,6 +224,19 @@ def check_start(params: Mapping[str, Any], op: str = "StartProjectVersion") -> N
             f"equal to MinInferenceUnits ({min_iu})",
             op,
         )
+
+
+def _check_unit_limit(params: Mapping[str, Any], op: str) -> None:
+    """rclsim's own limit on inference units ([U]: the service's quota is per account)."""
+    for name in ("MinInferenceUnits", "MaxInferenceUnits"):
+        units = params.get(name)
+        if units is not None and units > MAX_INFERENCE_UNITS:
+            raise service_error(
+                "InvalidParameterException",
+                f"Request has invalid parameters: {name} ({units}) is over rclsim's limit of "
+                f"{MAX_INFERENCE_UNITS} inference units",
+                op,
+            )
 
 
 class Lifecycle:
@@ -317,6 +323,7 @@ class Lifecycle:
 
     # -- operations -------------------------------------------------------------------------------
     def start(self, params: Mapping[str, Any], op: str = "StartProjectVersion") -> dict[str, Any]:
+        _check_unit_limit(params, op)
         check_start(params, op)
         arn = params["ProjectVersionArn"]
         min_iu = params["MinInferenceUnits"]

@@ -25,7 +25,6 @@ import functools
 import inspect
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -104,21 +103,23 @@ def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) ->
     return http, parsed
 
 
-#: botocore's parse of recent successful wire answers' bodies, by (operation, body, local time zone):
-#: parsing 31 labels is ~1 ms of botocore's shape walking; the same answer parses the same way.
+#: botocore's parse of recent successful DetectCustomLabels bodies, by (protocol, body): parsing 31
+#: labels is ~1 ms of botocore's shape walking, and the same body parses the same way (it holds no
+#: timestamps, whose parse depends on the local time zone). Other operations are parsed every time.
 _parsed_bodies: dict[tuple[Any, ...], tuple[dict[str, Any], Callable[[dict[str, Any]], dict[str, Any]]]] = {}
 _PARSED_LIMIT = 256
 _PARSED_BODY_LIMIT = 256 * 1024
 
 
 def _parse(model: Any, http: Any, status: int, body: bytes, convert: Any) -> dict[str, Any]:
-    """What botocore's own parser makes of the fake's answer. The body's part of a successful answer
-    is parsed once per distinct body and handed out as a copy (each dict and list new), with the
+    """What botocore's parser makes of the fake's answer. The body's part of a successful
+    DetectCustomLabels answer is parsed once per distinct body and handed out as a copy (each dict and list new), with the
     ``ResponseMetadata`` botocore's parser makes of this answer's own headers."""
-    parser = _parser(model.metadata["protocol"])
-    if status != 200 or len(body) > _PARSED_BODY_LIMIT:
+    protocol = model.metadata["protocol"]
+    parser = _parser(protocol)
+    if status != 200 or model.name != "DetectCustomLabels" or len(body) > _PARSED_BODY_LIMIT:
         return parser.parse(convert(http, model), model.output_shape)  # type: ignore[no-any-return]
-    key = (model.name, body, time.timezone, time.altzone, time.daylight)
+    key = (protocol, body)
     kept = _parsed_bodies.get(key)
     if kept is None:
         parsed: dict[str, Any] = parser.parse(convert(http, model), model.output_shape)

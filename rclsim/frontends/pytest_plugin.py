@@ -143,6 +143,9 @@ def rcl_backend(request: pytest.FixtureRequest) -> Iterator[Any]:
     if settings.record_mode == "none" and no_region:
         # replay only: no call is made, any region will do
         settings = dataclasses.replace(settings, region="us-east-1")
+    if settings.backend != "aws" and settings.region is None:
+        # a fake asks as rcl_client does, so the backend and the client agree on what a region holds
+        settings = dataclasses.replace(settings, region=_client_region())
     backend = backend_from_settings(settings)
     try:
         yield backend

@@ -75,7 +75,9 @@ DRAIN_SECONDS = 2.0
 
 _DIGITS = re.compile(r"[0-9]+")
 #: The region in a SigV4 Authorization header's credential scope (KEY/DATE/REGION/SERVICE/aws4_request).
-_SIGNED_REGION = re.compile(r"Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]{1,40})/")
+_SIGNED_REGION = re.compile(
+    r"^AWS4-HMAC-SHA256 .*?Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]{1,40})/rekognition/"
+)
 
 #: The error code an HTTP-layer error (http.server's ``send_error``) is answered with.
 _HTTP_LAYER_CODES: dict[int, str] = {HTTPStatus.NOT_IMPLEMENTED: "UnknownOperationException"}

@@ -131,6 +131,8 @@ def _decode_members(shape: Any, value: Any, path: str) -> Any:
 #: compare of the text), and the core then finds the very bytes object it checked before.
 _BLOBS: dict[str, bytes] = {}
 _BLOBS_KEPT = 4
+#: Only blobs an image check can pass are kept (4 MiB), so the memory holds ~40 MB at most.
+_BLOB_KEPT_BYTES = 4 * 1024 * 1024
 _BLOBS_LOCK = threading.Lock()
 
 
@@ -142,6 +144,8 @@ def _blob(value: str, path: str) -> bytes:
         decoded = base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise _BadBody(f"Value at '{path}' is not valid base64") from None
+    if len(decoded) > _BLOB_KEPT_BYTES:
+        return decoded  # refused by the core as too large anyway: not worth keeping
     with _BLOBS_LOCK:  # the endpoint answers from several threads
         if len(_BLOBS) >= _BLOBS_KEPT:
             del _BLOBS[next(iter(_BLOBS))]  # the oldest
