@@ -113,8 +113,9 @@ _PARSED_BODY_LIMIT = 256 * 1024
 
 def _parse(model: Any, http: Any, status: int, body: bytes, convert: Any) -> dict[str, Any]:
     """What botocore's parser makes of the fake's answer. The body's part of a successful
-    DetectCustomLabels answer is parsed once per distinct body and handed out as a copy (each dict and list new), with the
-    ``ResponseMetadata`` botocore's parser makes of this answer's own headers."""
+    DetectCustomLabels answer is parsed once per distinct body and handed out as a copy (each dict
+    and list new), with the ``ResponseMetadata`` botocore's parser makes of this answer's own
+    headers. (botocore's default parser: a session's own ``response_parser_factory`` is not used.)"""
     protocol = model.metadata["protocol"]
     parser = _parser(protocol)
     if status != 200 or model.name != "DetectCustomLabels" or len(body) > _PARSED_BODY_LIMIT:
