@@ -250,8 +250,8 @@ class FakeRekognition:
         ``region``: the region of the client that asked (the drop-in's client, the endpoint's
         request signature, a backend's ``region=``). A model ARN of another region is
         ``ResourceNotFoundException``, as the service of one region knows only its own models. None
-        (a backend given no region, an unsigned request) answers models of every region. The
-        account in an ARN is not checked ([U]: recordings mask it; see docs/fidelity.md)."""
+        (a backend given no region, an unsigned request) answers models of every region. A recording
+        whose account was masked answers for any account ([U]; docs/fidelity.md)."""
         if operation == DETECT:
             return self._detect_custom_labels(params, region)
         handler = self._handlers.get(operation)
