@@ -221,3 +221,21 @@ def test_unchanged_boto3_code_records_through_mock(live, tmp_path: Path) -> None
     stubber.assert_no_pending_responses()
     assert [x["Name"] for x in got["CustomLabels"]] == ["vehicle_registration_plate", "car"]
     assert len(list(tmp_path.rglob("*.json"))) == 1
+
+
+def test_an_image_the_service_would_refuse_costs_no_live_call(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Record mode runs the service's own image checks (the core's) before calling AWS: a 32x32 PNG
+    is under the minimum size; nothing was queued on the Stubber, so a live call would fail it."""
+    import cv2
+    import numpy as np
+    from botocore.exceptions import ClientError
+
+    client, stubber = live
+    ok, png = cv2.imencode(".png", np.zeros((32, 32, 3), dtype=np.uint8))
+    assert ok
+    backend = recorder(client, tmp_path / "recs", "once")
+    with pytest.raises(ClientError) as info:
+        detect(backend, {"Bytes": png.tobytes()})
+    assert info.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "between 64 and 4096" in info.value.response["Error"]["Message"]
+    stubber.assert_no_pending_responses()

@@ -58,6 +58,7 @@ from typing import Any
 
 from rclsim.backends.base import Backend
 from rclsim.data.imageinfo import NotAnImage, read_image_info
+from rclsim.fake.core import check_image_bytes
 from rclsim.fake.recordings import ImageRef, image_ref_from_param
 from rclsim.service.apimodel import account_of, mask_account_everywhere, parse_version_arn
 from rclsim.service.errors import RclsimError, service_error
@@ -187,7 +188,8 @@ class RecordingBackend(Backend):
         size: tuple[int, int] | None = None
         fmt: str | None = None
         if data is not None:
-            size, fmt = _size_of(data)  # an image the service would refuse costs no live call
+            info = check_image_bytes(data)  # an image the service would refuse costs no live call
+            size, fmt = (info.width, info.height), info.format
         live = self.live.call(operation, {"ProjectVersionArn": arn, "Image": image, "MinConfidence": 0})
         note = "recorded by rclsim record mode at MinConfidence 0"
         if data is None:
@@ -372,16 +374,6 @@ def _bytes_of(blob: Any) -> bytes:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _size_of(data: bytes) -> tuple[tuple[int, int], str | None]:
-    try:
-        info = read_image_info(data)
-    except NotAnImage as exc:
-        raise service_error(
-            "InvalidImageFormatException", f"Request has invalid image format: {exc}", DETECT
-        ) from None
-    return (info.width, info.height), info.format
 
 
 def _check_like_the_service(params: dict[str, Any]) -> None:

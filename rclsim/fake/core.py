@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from rclsim.data.imageinfo import NotAnImage, read_image_info
+from rclsim.data.imageinfo import ImageInfo, NotAnImage, read_image_info
 from rclsim.fake.clock import Clock, SystemClock
 from rclsim.fake.cost import Bill, PriceTable, compute_bill
 from rclsim.fake.declarations import Declarations
@@ -52,6 +52,7 @@ __all__ = [
     "ReplaySource",
     "RecordingMismatchWarning",
     "S3Reader",
+    "check_image_bytes",
 ]
 
 DETECT = "DetectCustomLabels"
@@ -177,6 +178,44 @@ def _exactness(
                 f"MaxResults {max_results if max_results is not None else '(none)'} exactly"
             )
     return None
+
+
+def check_image_bytes(
+    data: bytes, limit: int = apimodel.MAX_IMAGE_BYTES, limit_text: str = "4 MiB as Bytes"
+) -> ImageInfo:
+    """The service's checks of an image's bytes, in its order: size (``ImageTooLargeException``),
+    format (``InvalidImageFormatException``), dimensions and aspect ratio
+    (``InvalidParameterException``). Returns what the header says (size, format). Record mode asks
+    it too, so an image the service would refuse costs no live call."""
+    if len(data) > limit:
+        raise service_error(
+            "ImageTooLargeException",
+            f"Image size is too large: {len(data)} bytes is over the limit of {limit_text}",
+            DETECT,
+        )
+    try:
+        info = read_image_info(data)
+    except NotAnImage as exc:
+        raise service_error(
+            "InvalidImageFormatException", f"Request has invalid image format: {exc}", DETECT
+        ) from None
+    w, h = info.width, info.height
+    lo, hi = apimodel.MIN_IMAGE_DIMENSION, apimodel.MAX_IMAGE_DIMENSION
+    if not (lo <= w <= hi and lo <= h <= hi):
+        raise service_error(
+            "InvalidParameterException",
+            f"Request has invalid parameters: image is {w}x{h} pixels; width and height must be "
+            f"between {lo} and {hi}",
+            DETECT,
+        )
+    if max(w, h) / min(w, h) > apimodel.MAX_ASPECT_RATIO:
+        raise service_error(
+            "InvalidParameterException",
+            f"Request has invalid parameters: image is {w}x{h} pixels; the aspect ratio must not "
+            f"exceed {apimodel.MAX_ASPECT_RATIO:g}:1",
+            DETECT,
+        )
+    return info
 
 
 class FakeRekognition:
@@ -366,7 +405,7 @@ class FakeRekognition:
             data = bytes(image["Bytes"])
             digest = self._checked_images.get(data)
             if digest is None:
-                self._check_image_bytes(data, apimodel.MAX_IMAGE_BYTES, "4 MiB as Bytes")
+                check_image_bytes(data)
                 digest = sha256_hex(data)
                 with self._memory_lock:  # the local endpoint answers from several threads
                     if len(self._checked_images) >= _CHECKED_IMAGES:
@@ -392,39 +431,8 @@ class FakeRekognition:
                 f"permissions. (s3://{s3['Bucket']}/{s3['Name']})",
                 DETECT,
             ) from None
-        self._check_image_bytes(data, apimodel.MAX_S3_IMAGE_BYTES, "15 MiB from S3")
+        check_image_bytes(data, apimodel.MAX_S3_IMAGE_BYTES, "15 MiB from S3")
         return image_ref_from_param(image, sha256_hex(data))
-
-    @staticmethod
-    def _check_image_bytes(data: bytes, limit: int, limit_text: str) -> None:
-        if len(data) > limit:
-            raise service_error(
-                "ImageTooLargeException",
-                f"Image size is too large: {len(data)} bytes is over the limit of {limit_text}",
-                DETECT,
-            )
-        try:
-            info = read_image_info(data)
-        except NotAnImage as exc:
-            raise service_error(
-                "InvalidImageFormatException", f"Request has invalid image format: {exc}", DETECT
-            ) from None
-        w, h = info.width, info.height
-        lo, hi = apimodel.MIN_IMAGE_DIMENSION, apimodel.MAX_IMAGE_DIMENSION
-        if not (lo <= w <= hi and lo <= h <= hi):
-            raise service_error(
-                "InvalidParameterException",
-                f"Request has invalid parameters: image is {w}x{h} pixels; width and height must be "
-                f"between {lo} and {hi}",
-                DETECT,
-            )
-        if max(w, h) / min(w, h) > apimodel.MAX_ASPECT_RATIO:
-            raise service_error(
-                "InvalidParameterException",
-                f"Request has invalid parameters: image is {w}x{h} pixels; the aspect ratio must not "
-                f"exceed {apimodel.MAX_ASPECT_RATIO:g}:1",
-                DETECT,
-            )
 
     @staticmethod
     def _choose(
