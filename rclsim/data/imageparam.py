@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rclsim.service.errors import RclsimError
-from rclsim.service.files import parse_json, read_json_file
+from rclsim.service.files import parse_json, read_file_bytes, read_json_file
 
 __all__ = ["image_param", "read_image_bytes", "parse_image_json"]
 
@@ -24,21 +24,15 @@ _READ_CAP = 64 * 1024 * 1024
 def read_image_bytes(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a local image file, with a one-line error when it cannot be read."""
     p = Path(path)
-    try:
-        size = p.stat().st_size
-        if not p.is_file():
+    if p.exists() and not p.is_dir():
+        if not p.is_file():  # a FIFO or device would block or never end
             raise RclsimError(f"{p}: not a file")
+        size = p.stat().st_size
         if size > _READ_CAP:
             raise RclsimError(
                 f"{p}: {size} bytes is far over any image Rekognition accepts (4 MiB as Bytes, 15 MiB in S3)"
             )
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise RclsimError(f"{p}: no such image file") from None
-    except PermissionError:
-        raise RclsimError(f"{p}: permission denied") from None
-    except OSError as exc:
-        raise RclsimError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    return read_file_bytes(p, what="image file", cap=_READ_CAP)
 
 
 def _s3(uri: str) -> dict[str, Any]:

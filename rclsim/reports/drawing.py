@@ -34,7 +34,7 @@ import numpy as np
 
 from rclsim.geometry import PixelBox, to_pixels
 from rclsim.service.errors import RclsimError
-from rclsim.service.files import check_target, write_atomically
+from rclsim.service.files import check_target, read_file_bytes, write_atomically
 
 __all__ = [
     "DEFAULT_MIN_CONFIDENCE",
@@ -267,14 +267,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     with the missing part filled in depends on the OpenCV/libjpeg build (OpenCV 5.0 fails).
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RclsimError(f"image not found: {path}") from None
-    except IsADirectoryError:
-        raise RclsimError(f"image path is a directory: {path}") from None
-    except OSError as exc:
-        raise RclsimError(f"cannot read image {path}: {exc.strerror or exc}") from None
+    data = read_file_bytes(path, what="image file")
     image = None
     if data:
         try:

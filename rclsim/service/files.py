@@ -101,20 +101,40 @@ def read_json_bytes(
 ) -> tuple[Any, bytes]:
     """The parsed JSON file at ``path`` and its bytes (for a content hash); see :func:`parse_json`.
     Every failure is ``error`` in one line naming the file (``where``, default the path)."""
-    p = Path(path)
-    label = where if where is not None else str(p)
+    label = where if where is not None else str(Path(path))
+    raw = read_file_bytes(
+        path, what="JSON file", cap=MAX_JSON_BYTES, error=error, where=label, missing="file"
+    )
+    return parse_json(raw, label, error=error), raw
+
+
+def read_file_bytes(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "file",
+    cap: int | None = None,
+    error: type[RclsimError] = RclsimError,
+    where: str | None = None,
+    missing: str | None = None,
+) -> bytes:
+    """The bytes of the file at ``path`` (at most ``cap``), or ``error`` in one line naming it
+    (``where``, default the path) and saying what is wrong: missing, a folder, not readable, too
+    large. ``what`` names the kind of file in the messages (``missing`` in the missing one)."""
+    label = where if where is not None else str(Path(path))
     try:
-        with open(p, "rb") as handle:
-            raw = handle.read(MAX_JSON_BYTES + 1)
+        with open(path, "rb") as handle:
+            data = handle.read(-1 if cap is None else cap + 1)
     except FileNotFoundError:
-        raise error(f"{label}: no such file") from None
+        raise error(f"{label}: no such {missing or what}") from None
     except IsADirectoryError:
-        raise error(f"{label}: is a directory, not a JSON file") from None
+        raise error(f"{label}: is a directory, not a {what}") from None
+    except PermissionError:
+        raise error(f"{label}: permission denied") from None
     except OSError as exc:
         raise error(f"{label}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_JSON_BYTES:
-        raise error(f"{label}: too large for a JSON file rclsim reads (over {MAX_JSON_BYTES} bytes)")
-    return parse_json(raw, label, error=error), raw
+    if cap is not None and len(data) > cap:
+        raise error(f"{label}: too large for a {what} rclsim reads (over {cap} bytes)")
+    return data
 
 
 def read_json_file(
