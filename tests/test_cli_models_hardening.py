@@ -203,3 +203,11 @@ def test_running_model_gives_the_calls_own_error_for_a_malformed_arn() -> None:
         with rclsim.running_model(backend, "arn:bad", say=said.append):
             pass
     assert said == []
+
+
+def test_a_start_of_a_version_that_is_not_there_quotes_no_price(capsys: pytest.CaptureFixture[str]) -> None:
+    typo = ARTICLE_ARN.replace("licence-plates.2021", "licence-plate.2021")
+    code, out, err = run(capsys, "start", "--project-version-arn", typo)
+    assert (code, out) == (1, "")
+    assert "per hour" not in err and "USD" not in err, err
+    assert "check the version's name and number" in err

@@ -257,6 +257,11 @@ def test_live_start_waits_with_botocores_waiter_and_shows_progress(
             {"ProjectDescriptions": [{"ProjectArn": PROJECT}]},
             {"ProjectNames": ["licence-plates"]},
         )
+        stubber.add_response(  # the version exists (before any price is quoted)
+            "describe_project_versions",
+            {"ProjectVersionDescriptions": [{**desc, "Status": "TRAINING_COMPLETED"}]},
+            {"ProjectArn": PROJECT, "VersionNames": [VERSION]},
+        )
         stubber.add_response(
             "start_project_version",
             {"Status": "STARTING"},
@@ -283,10 +288,11 @@ def test_live_stop_of_a_stopped_model_is_reported_not_an_error(
     monkeypatch.setattr(boto3.Session, "client", lambda self, *a, **k: client)
     with Stubber(client) as stubber:
         stubber.add_response("describe_projects", {"ProjectDescriptions": [{"ProjectArn": PROJECT}]})
-        stubber.add_response(
-            "describe_project_versions",
-            {"ProjectVersionDescriptions": [{"ProjectVersionArn": ARTICLE_ARN, "Status": "STOPPED"}]},
-        )
+        for _ in range(2):  # the version exists; then its status
+            stubber.add_response(
+                "describe_project_versions",
+                {"ProjectVersionDescriptions": [{"ProjectVersionArn": ARTICLE_ARN, "Status": "STOPPED"}]},
+            )
         assert main(["stop", "--backend", "aws", "--project-version-arn", ARTICLE_ARN]) == 0
     assert "already STOPPED" in capsys.readouterr().err
 

@@ -85,9 +85,19 @@ def check_start_parameters(params: dict[str, Any]) -> None:
     check_start(params)
 
 
+def _require_version(backend: Backend, arn: str, project_arn: str, version_name: str) -> None:
+    """The version exists: a typo in its name or number is told before any price is quoted."""
+    found = backend.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
+    if not any(v.get("ProjectVersionArn") == arn for v in found.get("ProjectVersionDescriptions", [])):
+        raise RclsimError(
+            f"project {project_arn} has no version {arn} (DescribeProjectVersions found none for "
+            f"{version_name!r}); check the version's name and number"
+        )
+
+
 def resolve(backend: Backend, arn: str) -> ModelRef:
     """Find the project of ``arn`` with DescribeProjects (a version ARN does not carry the project's
-    own creation number)."""
+    own creation number), and the version in it with DescribeProjectVersions (both free calls)."""
     parsed = parse_version_arn(arn)
     if parsed is None:
         raise RclsimError(
@@ -98,6 +108,7 @@ def resolve(backend: Backend, arn: str) -> ModelRef:
     for page in pages:
         for project in page.get("ProjectDescriptions", []):
             if Declarations.belongs(arn, project["ProjectArn"]):
+                _require_version(backend, arn, project["ProjectArn"], parsed.version_name)
                 return ModelRef(arn, project["ProjectArn"])
     region = getattr(backend, "region", None)
     arn_region = arn.split(":", 4)[3]
