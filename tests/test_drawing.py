@@ -281,7 +281,11 @@ def test_read_image_ignores_exif_orientation(tmp_path):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(None, "no such image file"), (b"", "not a decodable image"), (b"hello, not a picture", "not a decodable image")],
+    [
+        (None, "no such image file"),
+        (b"", "not a decodable image"),
+        (b"hello, not a picture", "not a decodable image"),
+    ],
 )
 def test_read_image_errors_are_one_line(tmp_path, content, message):
     path = tmp_path / "x.jpg"
