@@ -133,20 +133,17 @@ def _question(params: Any) -> tuple[Any, ...] | None:
     )
 
 
-def _region_of(arn: str) -> str:
-    """The region field of an ARN (``arn:aws:rekognition:REGION:ACCOUNT:...``), or "" if it has none."""
-    parts = arn.split(":", 4)
-    return parts[3] if len(parts) > 4 else ""
-
-
 def _require_region(arn: Any, region: str, operation: str) -> None:
     """A client of one region sees only that region's models: another region's ARN is not found."""
-    if isinstance(arn, str) and _region_of(arn) != region:
+    if not isinstance(arn, str):
+        return
+    arn_region = apimodel.region_of(arn)
+    if arn_region != region:
         what = "project version" if "/version/" in arn else "project"
         raise service_error(
             "ResourceNotFoundException",
             f"The {what} {arn} does not exist in {region}. (rclsim: the client's region is {region}; "
-            f"the ARN is of {_region_of(arn) or 'no region'}: make the client in the model's region.)",
+            f"the ARN is of {arn_region or 'no region'}: make the client in the model's region.)",
             operation,
         )
 

@@ -65,7 +65,7 @@ from typing import Any
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import Declarations, VersionDecl
 from rclsim.fake.state import StateStore, Transaction, Usage, VersionState
-from rclsim.service.apimodel import parse_version_arn
+from rclsim.service.apimodel import parse_version_arn, region_of
 from rclsim.service.errors import service_error
 
 __all__ = ["Lifecycle", "START_FROM", "STATUS_MESSAGES"]
@@ -487,7 +487,7 @@ class Lifecycle:
                 name = arn.split(":project/", 1)[-1].rsplit("/", 1)[0]
                 if names is not None and name not in names:
                     continue
-                if region is not None and arn.split(":", 4)[3:4] != [region]:
+                if region is not None and region_of(arn) != region:
                     continue
                 row: dict[str, Any] = {"ProjectArn": arn}
                 if created is not None:

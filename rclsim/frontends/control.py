@@ -111,11 +111,10 @@ def resolve(backend: Backend, arn: str) -> ModelRef:
                 _require_version(backend, arn, project["ProjectArn"], parsed.version_name)
                 return ModelRef(arn, project["ProjectArn"])
     region = getattr(backend, "region", None)
-    arn_region = arn.split(":", 4)[3]
-    if region and arn_region != region:
+    if region and parsed.region != region:
         raise RclsimError(
             f"no project {parsed.project!r} holds {arn} in {region} (DescribeProjects found none): the "
-            f"model is in {arn_region}; use --region {arn_region}"
+            f"model is in {parsed.region}; use --region {parsed.region}"
         )
     raise RclsimError(f"no project {parsed.project!r} holds {arn} (DescribeProjects found none)")
 

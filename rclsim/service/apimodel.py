@@ -113,6 +113,13 @@ def mask_account(arn: str) -> str:
     return _ACCOUNT_IN_ARN.sub(lambda m: m.group(1) + MASKED_ACCOUNT + m.group(3), arn)
 
 
+def region_of(arn: str) -> str:
+    """The region field of an ARN (``arn:aws:rekognition:REGION:ACCOUNT:...``), or "" if it has none:
+    the one reading of it for the core's region check and the lifecycle's project list."""
+    parts = arn.split(":", 4)
+    return parts[3] if len(parts) > 4 else ""
+
+
 # The one masking rule, shared by record mode (what it saves) and the replay store (what it looks up):
 # the account id of the model's ARN is masked wherever it appears as a whole number.
 @functools.lru_cache(maxsize=1024)
