@@ -63,7 +63,7 @@ class FakeBackend(Backend):
         """Encode as botocore's client would (its client-side check; a text or file ``Bytes`` as the
         bytes it sends), then hand the call to the core, the one way into the fake."""
         sent = _as_sent(params)
-        if operation in OPERATIONS and (not parameters_ok(operation, sent) or _holds_none(sent)):
+        if operation in OPERATIONS and not parameters_ok(operation, sent):
             client_side_check(operation, params)
         try:
             return self.core.call(operation, sent, region=self.region)
@@ -130,18 +130,6 @@ class FakeBackend(Backend):
 
 #: The core's answers to parameters that botocore's client may have refused before sending.
 _PARAMETER_ERRORS = frozenset({"InvalidParameterException", "ValidationException", "SerializationException"})
-
-
-def _holds_none(value: Any) -> bool:
-    """True when a None stands anywhere in the parameters: botocore's client refuses it (the service,
-    which reads a JSON null member as absent, would not)."""
-    if value is None:
-        return True
-    if type(value) is dict:
-        return any(_holds_none(v) for v in value.values())
-    if type(value) is list:
-        return any(_holds_none(v) for v in value)
-    return False
 
 
 def _as_sent(params: dict[str, Any]) -> dict[str, Any]:
