@@ -25,6 +25,7 @@ import functools
 import inspect
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -147,13 +148,16 @@ def _copier(part: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return copy_tree  # type: ignore[return-value]
 
 
+#: Each fake's earlier answers' JSON, reused as the endpoint reuses its own
+#: (:func:`rclsim.frontends.wire.handle`); gone with the backend.
+_encoded_by_backend: weakref.WeakKeyDictionary[Backend, Any] = weakref.WeakKeyDictionary()
+
+
 def _encoded_answers(backend: Backend) -> Any:
-    """The JSON of this fake's earlier answers, reused as the endpoint does
-    (:func:`rclsim.frontends.wire.handle`)."""
-    encoded = getattr(backend, "_wire_encoded", None)
-    if encoded is None and isinstance(backend, FakeBackend):
-        encoded = backend._wire_encoded = {}  # type: ignore[attr-defined]
-    return encoded
+    """The JSON of this fake's earlier answers (None for any other backend: nothing to reuse)."""
+    if not isinstance(backend, FakeBackend):
+        return None
+    return _encoded_by_backend.setdefault(backend, {})
 
 
 def _caller(backend: Backend, region: str | None) -> Any:
