@@ -49,7 +49,7 @@ from typing import Any
 
 from rclsim.service.errors import RclsimError
 
-__all__ = ["Settings", "resolve", "setting", "env_value", "env_flag", "FRONT_ENDS"]
+__all__ = ["Settings", "resolve", "setting", "env_value", "FRONT_ENDS"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -76,10 +76,6 @@ def env_value(name: str, environ: Mapping[str, str] | None = None) -> str | None
     """A variable's value, stripped; None when unset or empty."""
     value = (os.environ if environ is None else environ).get(name, "").strip()
     return value or None
-
-
-def env_flag(name: str) -> bool:
-    return bool(_flag(os.environ.get(name, ""), name))
 
 
 # -- converters: (value from an option or a variable, where it came from) -> the setting -----------

@@ -4,7 +4,6 @@ printed as the AWS CLI prints it, and reading the user's JSON files."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -124,23 +123,6 @@ def _print(data: Any, args: argparse.Namespace, operation: str) -> None:
     # The AWS CLI sizes tables to the terminal, and to 80 columns when output is not a terminal.
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 80
     sys.stdout.write(render(_wire(data), args.output, args.query, operation=operation, terminal_width=width))
-
-
-def _load_json_file(name: str) -> Any:
-    try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RclsimError(f"{name}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RclsimError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-
-    def reject(constant: str) -> Any:
-        raise ValueError(f"{constant} is not valid JSON")
-
-    try:
-        return json.loads(text, parse_constant=reject)
-    except ValueError as exc:
-        raise RclsimError(f"{'stdin' if name == '-' else name}: malformed JSON: {exc}") from None
 
 
 def _schema_problems(data: Any) -> tuple[str, list[Any]]:
