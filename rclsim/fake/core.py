@@ -51,14 +51,26 @@ __all__ = [
     "ResponseSource",
     "ReplaySource",
     "RecordingMismatchWarning",
+    "ObjectReader",
     "S3Reader",
     "check_image_bytes",
 ]
 
 DETECT = "DetectCustomLabels"
 
-#: Reads an S3 object's bytes: ``(bucket, key, version) -> bytes``; raises ``KeyError`` when missing.
-S3Reader = Callable[[str, str, "str | None"], bytes]
+
+class ObjectReader(Protocol):
+    """Where the fake reads (and writes) S3 objects: moto's in-process S3, a moto server, or a local
+    folder (:mod:`rclsim.fake.objects`). ``get`` raises ``KeyError`` for a missing object."""
+
+    def get(self, bucket: str, key: str, version: str | None = None) -> bytes: ...
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/json") -> None: ...
+
+    def describe(self) -> str: ...
+
+
+S3Reader = ObjectReader  # the older name
 
 
 class RecordingMismatchWarning(UserWarning):
@@ -218,9 +230,10 @@ def check_image_bytes(
 class FakeRekognition:
     """The fake service. ``source`` answers DetectCustomLabels; ``strict`` makes inexact answers errors.
 
-    ``s3_reader`` lets the core read an image named by ``S3Object`` when nothing answers for its key,
+    ``objects`` lets the core read an image named by ``S3Object`` when nothing answers for its key,
     then check it and match recordings by its bytes (the drop-in sets one that reads from moto when
-    moto is active); without it such images are taken on trust.
+    moto is active); without it such images are taken on trust. Manifests and training output go
+    through it too.
     ``declarations`` are the models it knows (besides those the source answers for), ``state`` where
     their statuses live (default: fresh, in memory), ``clock`` and ``time_scale`` how time passes
     (0: every transition is instant), ``prices`` the cost meter's price table.
@@ -235,12 +248,12 @@ class FakeRekognition:
         clock: Clock | None = None,
         time_scale: float = 0.0,
         strict: bool = False,
-        s3_reader: S3Reader | None = None,
+        objects: ObjectReader | None = None,
         prices: PriceTable | None = None,
     ) -> None:
         self.source = source  # (the setter below also decides whether answers may be kept)
         self.strict = strict
-        self.s3_reader = s3_reader
+        self.objects = objects
         self.clock: Clock = clock or SystemClock()
         self.declarations = declarations or Declarations()
         self.lifecycle = Lifecycle(
@@ -355,7 +368,7 @@ class FakeRekognition:
         ref = self._check_image(image)
         min_confidence = params.get("MinConfidence")
         max_results = params.get("MaxResults")
-        if s3 is not None and self.s3_reader is not None:
+        if s3 is not None and self.objects is not None:
             # An S3 reader (moto's bucket, say): the object is read and checked as the service reads
             # it, then matched by key and bytes. A missing object leaves the key alone to decide
             # ([U]: a recording of the key still answers; without one, InvalidS3ObjectException).
@@ -415,10 +428,10 @@ class FakeRekognition:
     def _read_s3_image(self, image: Mapping[str, Any], *, missing_ok: bool = False) -> ImageRef | None:
         """The image's reference with its bytes' hash, once read and checked; None for a missing object
         when ``missing_ok``, else the service's ``InvalidS3ObjectException``."""
-        assert self.s3_reader is not None
+        assert self.objects is not None
         s3 = image["S3Object"]
         try:
-            data = self.s3_reader(s3["Bucket"], s3["Name"], s3.get("Version"))
+            data = self.objects.get(s3["Bucket"], s3["Name"], s3.get("Version"))
         except KeyError:
             if missing_ok:
                 return None

@@ -253,6 +253,19 @@ def _moto_active() -> bool:
     return bool(getattr(stubber, "enabled", False))
 
 
+class _MotoObjects:
+    """moto's in-process S3, as the core's object store (while a moto mock is on)."""
+
+    def get(self, bucket: str, key: str, version: str | None = None) -> bytes:
+        return _read_from_moto(bucket, key, version)
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/json") -> None:
+        raise KeyError(key)
+
+    def describe(self) -> str:
+        return "moto's in-process S3"
+
+
 def _read_from_moto(bucket: str, key: str, version: str | None) -> bytes:
     """Read an image from (moto's) S3; a missing object is a ``KeyError``, as the core expects."""
     import boto3
@@ -316,8 +329,8 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
         self.backend = self._make_backend()
         self._env = _environment()
         self._env.__enter__()
-        if isinstance(self.backend, FakeBackend) and self.backend.core.s3_reader is None and _moto_active():
-            self.backend.core.s3_reader = _read_from_moto
+        if isinstance(self.backend, FakeBackend) and self.backend.core.objects is None and _moto_active():
+            self.backend.core.objects = _MotoObjects()
             self._set_reader = True
         with _lock:
             _active.append(self.backend)
@@ -325,7 +338,7 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
 
     def __exit__(self, *exc: Any) -> None:
         if getattr(self, "_set_reader", False) and isinstance(self.backend, FakeBackend):
-            self.backend.core.s3_reader = None
+            self.backend.core.objects = None
             self._set_reader = False
         with _lock:
             if self.backend in _active:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rclsim.config import setting
-from rclsim.frontends.cli import article, datasets, models
+from rclsim.frontends.cli import article, datasets, models, run
 from rclsim.frontends.cli.common import EXIT_SERVICE_ERROR, EXIT_USAGE, EXIT_USER_ERROR, _one_line, _resolve
 from rclsim.frontends.cli.parser import build_parser
 from rclsim.service.errors import RclsimError
@@ -40,6 +40,7 @@ _COMMANDS = {
     "sim": datasets.cmd_sim,
     "evaluate": datasets.cmd_evaluate,
     "manifest": datasets.cmd_manifest,
+    "run": run.cmd_run,
 }
 
 

@@ -176,6 +176,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_manifest(args: argparse.Namespace) -> int:
     import contextlib
 
+    if args.action == "check":
+        from rclsim.frontends.cli.manifest_check import cmd_manifest_check
+
+        return cmd_manifest_check(args)
+    if not args.out:
+        raise RclsimError("manifest write needs -o/--out FILE (the manifest to write)")
+
     from rclsim.data.manifest import entries_from_responses, write_manifest
 
     with contextlib.ExitStack() as stack:

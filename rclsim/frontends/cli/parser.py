@@ -355,8 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a manifest whose boxes are the responses' labels (at or above --min-confidence) "
         "for the images of --manifest: from --responses DIR, or from the backend (sim: the simulation).",
     )
-    mw.add_argument("action", choices=("write",))
-    mw.add_argument("-o", "--out", required=True, metavar="FILE", help="the manifest to write")
+    mw.add_argument("action", choices=("write", "check"))
+    mw.add_argument("-o", "--out", metavar="FILE", help="manifest write: the manifest to write (required)")
     mw.add_argument("--responses", metavar="DIR", help="a folder of responses")
     mw.add_argument("--project-version-arn", metavar="ARN", help="the model to ask (replay/aws backends)")
     mw.add_argument(
@@ -373,6 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
         "then the built-in ones): model, image, MinConfidence, labels.",
     )
     rec.add_argument("--no-builtin", action="store_true", help="leave out the built-in article recordings")
+
+    # Commands whose options live in their own modules (one owner each).
+    from rclsim.frontends.cli import manifest_check, run
+
+    manifest_check.add_arguments(mw)
+    run.add_parser(sub, common)
     return parser
 
 
