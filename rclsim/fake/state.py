@@ -26,6 +26,7 @@ What goes wrong around the file ends in one :class:`StateError` line that names 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import sqlite3
@@ -37,13 +38,25 @@ from typing import Any
 
 from rclsim.service.errors import RclsimError
 
-__all__ = ["VersionState", "Usage", "StateStore", "StateError", "STATE_FILE_NAME"]
+__all__ = ["VersionState", "Usage", "Resource", "StateStore", "StateError", "STATE_FILE_NAME"]
 
 STATE_FILE_NAME = "state.sqlite3"
 _APP = "rclsim-state"
 _SCHEMA_VERSION = "1"
 
-_SCHEMA = """
+#: Resources made through the API (issue 12); added to older files when they are opened.
+_RESOURCES_TABLE = """CREATE TABLE IF NOT EXISTS resources (
+    kind TEXT NOT NULL,
+    arn TEXT NOT NULL,
+    parent TEXT,
+    created_at REAL NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (kind, arn)
+)"""
+
+_SCHEMA = (
+    _RESOURCES_TABLE
+    + """;
 CREATE TABLE IF NOT EXISTS rclsim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
     arn TEXT PRIMARY KEY,
@@ -63,6 +76,7 @@ CREATE TABLE IF NOT EXISTS usage (
     inference_units INTEGER NOT NULL
 );
 """
+)
 
 
 class StateError(RclsimError):
@@ -97,6 +111,25 @@ class Usage:
     started_at: float
     stopped_at: float | None
     inference_units: int
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource made through the API (project, dataset, version, policy, tags): its ``doc`` is a
+    JSON-able dict owned by the module of that ``kind``; ``parent`` is the project ARN of a dataset,
+    version or policy. Statuses that change with time live in the doc as (Status, NextStatus, ReadyAt)
+    and are resolved when read, as version statuses are."""
+
+    kind: str
+    arn: str
+    parent: str | None
+    created_at: float
+    doc: dict[str, Any]
+
+
+def _resource_row(row: Any) -> Resource:
+    kind, arn, parent, created_at, doc = row
+    return Resource(kind, arn, parent, created_at, json.loads(doc))
 
 
 class Transaction:
@@ -137,6 +170,35 @@ class Transaction:
             ),
         )
 
+    def delete(self, arn: str) -> None:
+        """Forget a version's state (DeleteProjectVersion); its billed usage stays."""
+        self._conn.execute("DELETE FROM versions WHERE arn = ?", (arn,))
+
+    def get_resource(self, kind: str, arn: str) -> Resource | None:
+        row = self._conn.execute(
+            "SELECT kind, arn, parent, created_at, doc FROM resources WHERE kind = ? AND arn = ?", (kind, arn)
+        ).fetchone()
+        return _resource_row(row) if row else None
+
+    def put_resource(self, resource: Resource) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO resources (kind, arn, parent, created_at, doc) VALUES (?, ?, ?, ?, ?)",
+            (resource.kind, resource.arn, resource.parent, resource.created_at, json.dumps(resource.doc)),
+        )
+
+    def delete_resource(self, kind: str, arn: str) -> None:
+        self._conn.execute("DELETE FROM resources WHERE kind = ? AND arn = ?", (kind, arn))
+
+    def resources(self, kind: str, parent: str | None = None) -> list[Resource]:
+        """Every resource of ``kind`` (of ``parent``, when given), oldest first."""
+        sql = "SELECT kind, arn, parent, created_at, doc FROM resources WHERE kind = ?"
+        args: tuple[Any, ...] = (kind,)
+        if parent is not None:
+            sql += " AND parent = ?"
+            args += (parent,)
+        rows = self._conn.execute(sql + " ORDER BY created_at, arn", args).fetchall()
+        return [_resource_row(row) for row in rows]
+
     def open_usage(self, arn: str, started_at: float, inference_units: int) -> None:
         self._conn.execute(
             "INSERT INTO usage (arn, started_at, stopped_at, inference_units) VALUES (?, ?, NULL, ?)",
@@ -159,21 +221,57 @@ class _MemoryTransaction:
     """The same reads and writes over plain dicts, for in-memory state: writes are buffered and applied
     only when the transaction ends without an exception, as SQLite would."""
 
-    def __init__(self, versions: dict[str, VersionState], usage: list[list[Any]]):
+    def __init__(
+        self,
+        versions: dict[str, VersionState],
+        usage: list[list[Any]],
+        resources: dict[tuple[str, str], str] | None = None,
+    ):
         self._versions = versions
         self._usage = usage
-        self._writes: dict[str, VersionState] = {}
+        self._writes: dict[str, VersionState | None] = {}
         self._ops: list[tuple[str, Any]] = []
+        # Resources are kept as (row, JSON text): every read gets its own copy of the doc, as from SQLite.
+        self._resources = resources if resources is not None else {}
+        self._resource_writes: dict[tuple[str, str], tuple[tuple[Any, ...], str] | None] = {}
 
     def get(self, arn: str) -> VersionState | None:
-        return self._writes.get(arn) or self._versions.get(arn)
+        if arn in self._writes:
+            return self._writes[arn]
+        return self._versions.get(arn)
 
     def all(self) -> list[VersionState]:
         merged = {**self._versions, **self._writes}
-        return [merged[arn] for arn in sorted(merged)]
+        return [state for arn in sorted(merged) if (state := merged[arn]) is not None]
 
     def put(self, state: VersionState) -> None:
         self._writes[state.arn] = state
+
+    def delete(self, arn: str) -> None:
+        self._writes[arn] = None
+
+    def _resource(self, key: tuple[str, str]) -> Resource | None:
+        stored = self._resource_writes[key] if key in self._resource_writes else self._resources.get(key)
+        if stored is None:
+            return None
+        (kind, arn, parent, created_at), doc = stored
+        return Resource(kind, arn, parent, created_at, json.loads(doc))
+
+    def get_resource(self, kind: str, arn: str) -> Resource | None:
+        return self._resource((kind, arn))
+
+    def put_resource(self, resource: Resource) -> None:
+        row = (resource.kind, resource.arn, resource.parent, resource.created_at)
+        self._resource_writes[(resource.kind, resource.arn)] = (row, json.dumps(resource.doc))
+
+    def delete_resource(self, kind: str, arn: str) -> None:
+        self._resource_writes[(kind, arn)] = None
+
+    def resources(self, kind: str, parent: str | None = None) -> list[Resource]:
+        keys = {k for k in (*self._resources, *self._resource_writes) if k[0] == kind}
+        found = [r for k in keys if (r := self._resource(k)) is not None]
+        found = [r for r in found if parent is None or r.parent == parent]
+        return sorted(found, key=lambda r: (r.created_at, r.arn))
 
     def open_usage(self, arn: str, started_at: float, inference_units: int) -> None:
         self._ops.append(("open", (arn, started_at, inference_units)))
@@ -198,7 +296,16 @@ class _MemoryTransaction:
                         row[2] = stopped_at
 
     def commit(self) -> None:
-        self._versions.update(self._writes)
+        for arn, state in self._writes.items():
+            if state is None:
+                self._versions.pop(arn, None)
+            else:
+                self._versions[arn] = state
+        for key, stored in self._resource_writes.items():
+            if stored is None:
+                self._resources.pop(key, None)
+            else:
+                self._resources[key] = stored
         self._apply(self._usage)
 
 
@@ -258,6 +365,7 @@ class StateStore:
         # In memory, no other process can see the state: plain dicts, no SQLite on the detect path.
         self._versions: dict[str, VersionState] = {}
         self._usage: list[list[Any]] = []
+        self._resources: dict[tuple[str, str], Any] = {}
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the open file
         self._closed = False
@@ -386,6 +494,8 @@ class StateStore:
                 for table in _NEEDED_TABLES:
                     if table not in tables:
                         raise self._lost_table(table)
+                if "resources" not in tables:  # a file from before issue 12: add the new table
+                    conn.execute(_RESOURCES_TABLE)
             else:
                 for statement in _SCHEMA.split(";"):  # executescript would commit early
                     if statement.strip():
@@ -443,7 +553,7 @@ class StateStore:
         """An exclusive transaction: committed when the block ends, rolled back on an exception."""
         if self.state_dir is None:
             with self._lock:
-                txn = _MemoryTransaction(self._versions, self._usage)
+                txn = _MemoryTransaction(self._versions, self._usage, self._resources)
                 yield txn
                 txn.commit()
             return
