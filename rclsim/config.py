@@ -6,33 +6,40 @@ calls ``get_backend``) and the pytest plugin (``--rcl-*``) all resolve through :
 variable means the same wherever it is read. A bad value is one :class:`~rclsim.service.errors.RclsimError`
 that names the variable or option it came from, in the spelling of the front-end that was used.
 
-=====================  ===================================================  ==========================
-variable               meaning                                              default
-=====================  ===================================================  ==========================
-RCLSIM_BACKEND         ``replay``, ``sim`` or ``aws``                       replay
-RCLSIM_RECORDINGS      recordings folders, separated by ``os.pathsep``,     (none)
-                       searched before the built-in ones
-RCLSIM_STRICT          ``1``/``true``: inexact replays are errors (aws:     off
-                       a live response that breaks the schema)
-RCLSIM_TIME_SCALE      fakes: multiply the service's durations by this      0 (instant)
-                       (0 to 1000; 1 is real time)
-RCLSIM_STATE_DIR       fakes: folder of the model state file, shared by     CLI: ``.rclsim``;
-                       processes                                            Python, pytest: in memory
-RCLSIM_SEED            sim: seed of the simulation (a whole number)         the parameters file's, 0
-RCLSIM_MANIFEST        sim (and ``rclsim evaluate``, ``manifest``): the     (none)
-                       Ground Truth manifest
-RCLSIM_SIM_PARAMS      sim: noise parameters file (``rclsim sim fit``)      built-in parameters
-RCLSIM_PRICES          price table file instead of ``rclsim/pricing.json``  built-in table
-RCLSIM_REGION          aws: AWS region (also the pytest plugin's client's)  ``AWS_REGION``, boto3's
-RCLSIM_PROFILE         aws: AWS profile                                     boto3's
-RCLSIM_ENDPOINT_URL    aws: endpoint to call instead of AWS's               boto3's (``AWS_ENDPOINT_URL``)
-RCLSIM_RECORD_MODE     aws: ``none``, ``once``, ``new`` or ``all`` (see     no recording
-                       :mod:`rclsim.backends.record`); ignored by other backends
-RCLSIM_OUTPUT          CLI: ``json``, ``text`` or ``table``                 json
-RCLSIM_DEBUG           CLI: ``1``: tracebacks instead of one-line errors    off
-RCLSIM_CACHE_DIR       where validation verdicts and file indexes are       ``$XDG_CACHE_HOME/rclsim``
-                       cached                                               or ``~/.cache/rclsim``
-=====================  ===================================================  ==========================
+=======================  ===================================================  ==========================
+variable                 meaning                                              default
+=======================  ===================================================  ==========================
+RCLSIM_BACKEND           ``replay``, ``sim`` or ``aws``                       replay
+RCLSIM_RECORDINGS        recordings folders, separated by ``os.pathsep``,     (none)
+                         searched before the built-in ones
+RCLSIM_STRICT            ``1``/``true``: inexact replays are errors (aws:     off
+                         a live response that breaks the schema)
+RCLSIM_TIME_SCALE        fakes: multiply the service's durations by this      0 (instant)
+                         (0 to 1000; 1 is real time)
+RCLSIM_STATE_DIR         fakes: folder of the model state file, shared by     CLI: ``.rclsim``;
+                         processes                                            Python, pytest: in memory
+RCLSIM_S3_DIR            fakes: a folder that stands for S3 (manifests,       (none)
+                         images, training output): s3://B/K is the file B/K
+                         in it (see :mod:`rclsim.fake.objects`)
+RCLSIM_S3_ENDPOINT_URL   fakes: an S3 endpoint (a moto server,                (none)
+                         ``http://127.0.0.1:5000``) to read and write S3
+                         objects through; wins over RCLSIM_S3_DIR. (A moto
+                         mock, ``mock_aws``, wins over both)
+RCLSIM_SEED              sim: seed of the simulation (a whole number)         the parameters file's, 0
+RCLSIM_MANIFEST          sim (and ``rclsim evaluate``, ``manifest``): the     (none)
+                         Ground Truth manifest
+RCLSIM_SIM_PARAMS        sim: noise parameters file (``rclsim sim fit``)      built-in parameters
+RCLSIM_PRICES            price table file instead of ``rclsim/pricing.json``  built-in table
+RCLSIM_REGION            aws: AWS region (also the pytest plugin's client's)  ``AWS_REGION``, boto3's
+RCLSIM_PROFILE           aws: AWS profile                                     boto3's
+RCLSIM_ENDPOINT_URL      aws: endpoint to call instead of AWS's               boto3's (``AWS_ENDPOINT_URL``)
+RCLSIM_RECORD_MODE       aws: ``none``, ``once``, ``new`` or ``all`` (see     no recording
+                         :mod:`rclsim.backends.record`); ignored by other backends
+RCLSIM_OUTPUT            CLI: ``json``, ``text`` or ``table``                 json
+RCLSIM_DEBUG             CLI: ``1``: tracebacks instead of one-line errors    off
+RCLSIM_CACHE_DIR         where validation verdicts and file indexes are       ``$XDG_CACHE_HOME/rclsim``
+                         cached                                               or ``~/.cache/rclsim``
+=======================  ===================================================  ==========================
 
 Yes/no variables take ``1``/``true``/``yes``/``on`` and ``0``/``false``/``no``/``off``; an empty variable
 is the same as an unset one.
@@ -143,6 +150,23 @@ def _folders(value: Any, label: str) -> tuple[Path, ...]:
     return tuple(f for f in folders if f is not None)
 
 
+def _url(value: Any, label: str) -> str | None:
+    """An ``http://`` or ``https://`` URL with a host (an endpoint, as boto3's ``endpoint_url``)."""
+    from urllib.parse import urlsplit
+
+    text = _text(value, label)
+    if text is None:
+        return None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _bad(label, value, "is not an http:// or https:// URL with a host (http://127.0.0.1:5000)")
+    return text
+
+
 def _whole(value: Any, label: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -220,6 +244,8 @@ _SPECS = {
         _Spec("strict", "RCLSIM_STRICT", _flag, False, _cli("--strict")),
         _Spec("time_scale", "RCLSIM_TIME_SCALE", _time_scale, 0.0, _cli("--time-scale", "X")),
         _Spec("state_dir", "RCLSIM_STATE_DIR", _path, None, _cli("--state-dir", "DIR")),
+        _Spec("s3_dir", "RCLSIM_S3_DIR", _path, None, _cli("--s3-dir", "DIR")),
+        _Spec("s3_endpoint_url", "RCLSIM_S3_ENDPOINT_URL", _url, None, _cli("--s3-endpoint-url", "URL")),
         _Spec("seed", "RCLSIM_SEED", _whole, None, _cli("--seed", "N")),
         _Spec(
             "manifest",
@@ -308,6 +334,8 @@ class Settings:
     strict: bool = False
     time_scale: float = 0.0
     state_dir: Path | None = None
+    s3_dir: Path | None = None
+    s3_endpoint_url: str | None = None
     seed: int | None = None
     manifest: Path | None = None
     sim_params: Path | None = None
