@@ -148,6 +148,8 @@ def _java(value: Any) -> str:
         return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
     return str(value)
 
 
@@ -172,12 +174,16 @@ def _reserved_prefix(key: str, op: str) -> None:
 def check_tag_map(tags: Any, op: str) -> dict[str, str]:
     """The tag map ``tags`` as a plain dict, or the service's error for it (see the module's rules)."""
     if not isinstance(tags, Mapping):
-        raise service_error("SerializationException", f"Value '{tags}' at 'tags' is not a valid map", op)
+        raise service_error(
+            "SerializationException", f"Value '{_java(tags)}' at 'tags' is not a valid map", op
+        )
     for key, value in tags.items():
         for part in (key, value):
             if not isinstance(part, str):
                 raise service_error(
-                    "SerializationException", f"Value '{part}' at 'tags.{key}' is not a valid string", op
+                    "SerializationException",
+                    f"Value '{_java(part)}' at 'tags.{key}' is not a valid string",
+                    op,
                 )
     key_rule, value_rule = _rule("TagKey"), _rule("TagValue")
     violations = []
@@ -201,11 +207,15 @@ def check_tag_map(tags: Any, op: str) -> dict[str, str]:
 def check_tag_keys(keys: Any, op: str) -> list[str]:
     """UntagResource's ``TagKeys`` as a list, or the service's error for it."""
     if isinstance(keys, (str, bytes)) or not isinstance(keys, Sequence):
-        raise service_error("SerializationException", f"Value '{keys}' at 'tagKeys' is not a valid list", op)
+        raise service_error(
+            "SerializationException", f"Value '{_java(keys)}' at 'tagKeys' is not a valid list", op
+        )
     for i, key in enumerate(keys, start=1):
         if not isinstance(key, str):
             raise service_error(
-                "SerializationException", f"Value '{key}' at 'tagKeys.{i}.member' is not a valid string", op
+                "SerializationException",
+                f"Value '{_java(key)}' at 'tagKeys.{i}.member' is not a valid string",
+                op,
             )
     rule = _rule("TagKey")
     if not all(rule.ok(k) for k in keys):
