@@ -13,6 +13,8 @@ pixels) and image classification (``groundtruth/image-classification``, one clas
   rules JSON Schema cannot express;
 * :mod:`rclsim.data.manifest.reading`: streaming a manifest (:func:`iter_manifest` and friends);
 * :mod:`rclsim.data.manifest.writing`: writing one in the console's format (:func:`write_manifest`);
+* :mod:`rclsim.data.manifest.service_check`: the service's own import check, with its error codes
+  (:func:`check_manifest`), as CreateDataset and ``rclsim manifest check`` apply it;
 * :mod:`rclsim.data.manifest.from_responses`: entries from DetectCustomLabels responses
   (:func:`entries_from_responses`), predictions as truth.
 """
@@ -37,6 +39,7 @@ from rclsim.data.manifest.reading import (
     MAX_LINE_BYTES as MAX_LINE_BYTES,  # importable here, as before the split
 )
 from rclsim.data.manifest.reading import iter_manifest, manifest_problems, read_manifest
+from rclsim.data.manifest.service_check import ManifestCheck, check_manifest
 from rclsim.data.manifest.writing import write_manifest
 
 __all__ = [
@@ -52,4 +55,6 @@ __all__ = [
     "manifest_problems",
     "write_manifest",
     "entries_from_responses",
+    "check_manifest",
+    "ManifestCheck",
 ]
