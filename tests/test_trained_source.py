@@ -209,3 +209,18 @@ def test_an_unknown_image_through_the_core_says_what_the_model_knows(store: Dict
         fake.call("DetectCustomLabels", {"ProjectVersionArn": ARN, "Image": {"Bytes": _jpeg(42)}})
     assert caught.value.response["Error"]["Code"] == "RecordingNotFoundException"
     assert "dataset images" in caught.value.response["Error"]["Message"]
+
+
+def test_the_served_answers_are_the_evaluated_ones(store: DictStore) -> None:
+    """The trained model serves what training scored: a test image's answer, filtered at the assumed
+    thresholds, is the simulation train() evaluated (same label names, same seed)."""
+    from rclsim.fake.training import train
+
+    cat = ManifestEntry.classification("s3://lot/img/9.jpg", ["cat"])  # another kind: left out
+    outcome = train(ENTRIES[:2], [*ENTRIES[2:], cat], version_arn=ARN)
+    assert outcome.completed, outcome.status_message
+    served = _source(store, entries=[*outcome.training_entries, *outcome.testing_entries])
+    for entry in outcome.testing_entries:
+        (rec,) = served.candidates(ARN, ImageRef(bucket="lot", key=entry.source_ref[len("s3://lot/") :]))
+        assert list(rec.labels) == simulate_entry(entry, ARN, NoiseModel(), outcome.labels)
+    assert served.candidates(ARN, _s3(9)) == []

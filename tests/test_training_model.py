@@ -190,6 +190,7 @@ def test_mixed_kinds_keep_the_training_sets_use_case_and_say_usable() -> None:
     assert outcome.status == "TRAINING_COMPLETED"
     assert outcome.labels == ("car", "plate")
     assert outcome.summary["EvaluationDetails"]["NumberOfTrainingImages"] == len(TRAIN)  # type: ignore[index]
+    assert outcome.training_entries == tuple(TRAIN) and outcome.testing_entries == tuple(TEST)
     # With lines left out, a short overlap is of the *usable* labels.
     test_set = [_det("t", "car"), *[_det(f"u{i}", f"x{i}") for i in range(3)]]  # 1 of 4 known
     _failed(

@@ -148,8 +148,9 @@ class TrainingOutcome:
     """How a training ended. ``status`` is ``TRAINING_COMPLETED`` or ``TRAINING_FAILED`` and
     ``status_message`` the version's StatusMessage; ``seconds`` how long it ran (documented seconds,
     before any time scale). Only a completed training has ``f1`` (EvaluationResult.F1Score),
-    ``summary`` (the EvaluationSummary JSON, console format), assumed ``thresholds`` (label -> 0-1) and
-    the model's ``labels``."""
+    ``summary`` (the EvaluationSummary JSON, console format), assumed ``thresholds`` (label -> 0-1),
+    the model's ``labels``, and the lines it was trained and tested on (``training_entries``,
+    ``testing_entries``: those of its use case), which :class:`TrainedSource` should be given."""
 
     status: str
     status_message: str
@@ -158,6 +159,8 @@ class TrainingOutcome:
     summary: dict[str, Any] | None = None
     thresholds: Mapping[str, float] = field(default_factory=dict)
     labels: tuple[str, ...] = ()
+    training_entries: tuple[ManifestEntry, ...] = field(default=(), repr=False)
+    testing_entries: tuple[ManifestEntry, ...] = field(default=(), repr=False)
 
     @property
     def completed(self) -> bool:
@@ -308,6 +311,8 @@ def train(
         summary=summary,
         thresholds=thresholds,
         labels=label_names,
+        training_entries=tuple(train_used),
+        testing_entries=tuple(test_used),
     )
 
 
