@@ -43,6 +43,8 @@ def get_backend(
     noise: Any = None,
     seed: int | None = None,
     sim_params: str | os.PathLike[str] | None = None,
+    s3_dir: str | os.PathLike[str] | None = None,
+    s3_endpoint_url: str | None = None,
 ) -> Backend:
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
@@ -63,6 +65,10 @@ def get_backend(
     else the parameters file ``sim_params`` (``RCLSIM_SIM_PARAMS``), else the defaults; ``seed``
     (``RCLSIM_SEED``) replaces the file's or the defaults' seed (a given ``noise`` keeps its own
     unless ``seed`` is given too); with the fake options above.
+    S3 (the fakes: datasets' manifests and images, training output, images named by ``S3Object``):
+    moto's in-process S3 while a moto mock is on, else the endpoint ``s3_endpoint_url``
+    (``RCLSIM_S3_ENDPOINT_URL``; a moto server, say), else the folder ``s3_dir`` (``RCLSIM_S3_DIR``;
+    ``s3://B/K`` is its file ``B/K``), else none (see :mod:`rclsim.fake.objects`).
     """
     settings = resolve(
         "api",
@@ -79,6 +85,8 @@ def get_backend(
         manifest=manifest,
         seed=seed,
         sim_params=sim_params,
+        s3_dir=s3_dir,
+        s3_endpoint_url=s3_endpoint_url,
     )
     return backend_from_settings(
         settings, include_builtin=include_builtin, client=client, clock=clock, prices=prices, noise=noise
@@ -119,6 +127,7 @@ def backend_from_settings(
         prices = PriceTable.load(settings.prices, given_by=settings.origin.get("prices"))
     if settings.backend == "replay":
         from rclsim.backends.fake import ReplayBackend
+        from rclsim.fake.objects import objects_from_settings
 
         return ReplayBackend(
             list(settings.recordings),
@@ -129,6 +138,7 @@ def backend_from_settings(
             clock=clock,
             prices=prices,
             region=settings.region,
+            objects=objects_from_settings(settings),
         )
     if settings.backend == "aws":
         from rclsim.backends.aws import AwsBackend
@@ -157,10 +167,12 @@ def backend_from_settings(
         )
     if settings.backend == "sim":
         from rclsim.backends.sim import SimBackend
+        from rclsim.fake.objects import objects_from_settings
 
         if settings.manifest is None:
             raise RclsimError(f"the sim backend needs a manifest ({settings.hint('manifest')})")
-        return SimBackend(
+        objects = objects_from_settings(settings)  # a bad setting is refused before the state opens
+        sim = SimBackend(
             settings.manifest,
             noise=noise_from_settings(settings, noise),
             strict=settings.strict,
@@ -170,4 +182,6 @@ def backend_from_settings(
             prices=prices,
             region=settings.region,
         )
+        sim.core.objects = objects
+        return sim
     raise AssertionError(f"resolve() let an unknown backend through: {settings.backend!r}")

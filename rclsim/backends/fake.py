@@ -19,6 +19,7 @@ from rclsim.fake.clock import Clock
 from rclsim.fake.core import FakeRekognition, ReplaySource
 from rclsim.fake.cost import Bill, PriceTable
 from rclsim.fake.declarations import Declarations
+from rclsim.fake.objects import ObjectStore
 from rclsim.fake.recordings import RecordingStore
 from rclsim.fake.state import StateStore
 from rclsim.service.apimodel import OPERATIONS
@@ -36,8 +37,10 @@ def fake_core(
     time_scale: float,
     strict: bool,
     prices: PriceTable | None,
+    objects: ObjectStore | None = None,
 ) -> FakeRekognition:
-    """The fake core over ``source``, knowing the models declared in ``declaration_dirs``."""
+    """The fake core over ``source``, knowing the models declared in ``declaration_dirs``, reading
+    and writing S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`; None: no S3)."""
     return FakeRekognition(
         source,
         declarations=Declarations.load(declaration_dirs),
@@ -46,6 +49,7 @@ def fake_core(
         time_scale=time_scale,
         strict=strict,
         prices=prices,
+        objects=objects,
     )
 
 
@@ -148,7 +152,8 @@ def _as_sent(params: dict[str, Any]) -> dict[str, Any]:
 
 class ReplayBackend(FakeBackend):
     """Answers from recorded responses (see :mod:`rclsim.fake.recordings`); knows the models declared in
-    ``models.json`` beside them, and keeps their state in ``state_dir`` (default: in memory)."""
+    ``models.json`` beside them, and keeps their state in ``state_dir`` (default: in memory); reads
+    and writes S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`)."""
 
     name = "replay"
 
@@ -163,6 +168,7 @@ class ReplayBackend(FakeBackend):
         clock: Clock | None = None,
         prices: PriceTable | None = None,
         region: str | None = None,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.store = RecordingStore(recordings, include_builtin=include_builtin)
         super().__init__(
@@ -174,6 +180,7 @@ class ReplayBackend(FakeBackend):
                 time_scale=time_scale,
                 strict=strict,
                 prices=prices,
+                objects=objects,
             ),
             region=region,
         )

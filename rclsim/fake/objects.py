@@ -60,6 +60,7 @@ __all__ = [
     "EndpointObjects",
     "objects_from_settings",
     "moto_active",
+    "moto_objects",
     "HOW_TO_GIVE_ONE",
 ]
 
@@ -247,6 +248,15 @@ class MotoObjects:
             raise ObjectStoreError(f"cannot write s3://{bucket}/{key} in {self.describe()}: {exc}") from None
 
 
+_SHARED_MOTO = MotoObjects()
+
+
+def moto_objects() -> MotoObjects:
+    """The one :class:`MotoObjects` of the process: its boto3 clients are made once (a client costs
+    milliseconds; a test suite enters moto's mock per test), and moto's hook serves them all."""
+    return _SHARED_MOTO
+
+
 _NO_BUCKET = frozenset({"NoSuchBucket", "404", "NotFound"})
 
 
@@ -346,7 +356,7 @@ def objects_from_settings(settings: Settings) -> ObjectStore | None:
     """The object store the settings describe: moto's in-process S3 while a moto mock is on, else
     the ``s3_endpoint_url`` endpoint, else the ``s3_dir`` folder (which must exist), else None."""
     if moto_active():
-        return MotoObjects()
+        return moto_objects()
     if settings.s3_endpoint_url:
         return EndpointObjects(settings.s3_endpoint_url, settings.region)
     if settings.s3_dir is not None:

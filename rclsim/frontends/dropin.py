@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from rclsim.backends.base import Backend
 from rclsim.backends.fake import FakeBackend
 from rclsim.fake.labelcopy import copier_for, copy_tree
+from rclsim.fake.objects import MotoObjects, moto_active, moto_objects
 from rclsim.frontends.hook import install, register_on_default_session
 
 __all__ = ["mock", "install"]
@@ -244,44 +245,6 @@ def _environment() -> Iterator[None]:
                 os.environ[key] = before
 
 
-def _moto_active() -> bool:
-    """True while a moto mock is on (then S3 reads stay inside the process)."""
-    import sys
-
-    models = sys.modules.get("moto.core.models")
-    stubber = getattr(models, "botocore_stubber", None)
-    return bool(getattr(stubber, "enabled", False))
-
-
-class _MotoObjects:
-    """moto's in-process S3, as the core's object store (while a moto mock is on)."""
-
-    def get(self, bucket: str, key: str, version: str | None = None) -> bytes:
-        return _read_from_moto(bucket, key, version)
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/json") -> None:
-        raise KeyError(key)
-
-    def describe(self) -> str:
-        return "moto's in-process S3"
-
-
-def _read_from_moto(bucket: str, key: str, version: str | None) -> bytes:
-    """Read an image from (moto's) S3; a missing object is a ``KeyError``, as the core expects."""
-    import boto3
-    from botocore.exceptions import ClientError
-
-    if not _moto_active():  # moto was switched off meanwhile: never fall through to real S3
-        raise KeyError(key)
-    client = boto3.client("s3", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    try:
-        extra = {"VersionId": version} if version else {}
-        body: bytes = client.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
-        return body
-    except ClientError:
-        raise KeyError(key) from None
-
-
 class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a decorator
     """Answer Rekognition's Custom Labels calls from a fake, for every boto3/botocore client.
 
@@ -289,8 +252,12 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
     :func:`rclsim.get_backend` (``recordings=``, ``time_scale=``, ``state_dir=``...; replay by default,
     with ``RCLSIM_STATE_DIR``'s state if set, else fresh state in memory);
     ``mock(backend)`` uses a backend you made: a fake, or the aws backend in record mode (which then
-    records what the code under test asks). Use it as ``with rclsim.mock() as backend:`` or as a
-    decorator ``@rclsim.mock()``. Nested mocks: the innermost answers.
+    records what the code under test asks). A fake reads and writes S3 objects (manifests, images,
+    training output) in the store picked when it was made (moto's buckets if made inside moto's
+    ``mock_aws``, else ``s3_endpoint_url=``, else ``s3_dir=``: :mod:`rclsim.fake.objects`); one
+    made with none uses moto's buckets while the mock is entered inside ``mock_aws``.
+    Use it as ``with rclsim.mock() as backend:`` or as a decorator ``@rclsim.mock()``. Nested mocks:
+    the innermost answers.
     """
 
     def __init__(self, backend: Backend | None = None, **options: Any) -> None:
@@ -307,6 +274,8 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
         self._options = options
         self._env: contextlib.AbstractContextManager[None] | None = None
         self.backend: Backend | None = None
+        #: The moto store this mock gave a fake that had none, to take back on the way out.
+        self._set_objects: MotoObjects | None = None
 
     def _make_backend(self) -> Backend:
         if self._backend is not None:
@@ -329,17 +298,20 @@ class mock:  # noqa: N801 - used like moto's mock_aws: a context manager and a d
         self.backend = self._make_backend()
         self._env = _environment()
         self._env.__enter__()
-        if isinstance(self.backend, FakeBackend) and self.backend.core.objects is None and _moto_active():
-            self.backend.core.objects = _MotoObjects()
-            self._set_reader = True
+        # A fake with no object store reads and writes S3 in moto's buckets while moto is on (the
+        # store of a fake made inside moto's mock is moto's already: rclsim.fake.objects).
+        self._set_objects = None
+        if isinstance(self.backend, FakeBackend) and self.backend.core.objects is None and moto_active():
+            self._set_objects = self.backend.core.objects = moto_objects()
         with _lock:
             _active.append(self.backend)
         return self.backend
 
     def __exit__(self, *exc: Any) -> None:
-        if getattr(self, "_set_reader", False) and isinstance(self.backend, FakeBackend):
-            self.backend.core.objects = None
-            self._set_reader = False
+        if isinstance(self.backend, FakeBackend) and self._set_objects is not None:
+            if self.backend.core.objects is self._set_objects:  # not replaced in the block meanwhile
+                self.backend.core.objects = None
+        self._set_objects = None
         with _lock:
             if self.backend in _active:
                 _active.remove(self.backend)

@@ -22,6 +22,8 @@ _SETTINGS_OPTIONS = (
     "strict",
     "time_scale",
     "state_dir",
+    "s3_dir",
+    "s3_endpoint_url",
     "seed",
     "manifest",
     "sim_params",
@@ -60,7 +62,7 @@ def _settings(args: argparse.Namespace) -> Any:
     import dataclasses
 
     changed: dict[str, Any] = {name: getattr(args, name) for name in _SETTINGS_OPTIONS}
-    for name in ("state_dir", "manifest", "sim_params", "prices"):
+    for name in ("state_dir", "s3_dir", "manifest", "sim_params", "prices"):
         changed[name] = Path(changed[name]) if changed[name] else None
     changed["recordings"] = tuple(Path(p) for p in args.recordings)
     return dataclasses.replace(args.settings, **changed)

@@ -118,6 +118,20 @@ def _common_options(suppress: bool) -> _Parser:
         help="fake: where model state lives between commands (default .rclsim/ here). Env RCLSIM_STATE_DIR",
     )
     f.add_argument(
+        "--s3-dir",
+        metavar="DIR",
+        default=default,
+        help="fake: a folder that stands for S3 (manifests, images, training output): s3://B/K is the "
+        "file DIR/B/K. Env RCLSIM_S3_DIR",
+    )
+    f.add_argument(
+        "--s3-endpoint-url",
+        metavar="URL",
+        default=default,
+        help="fake: read and write S3 objects through this S3 endpoint instead (a moto server: "
+        "http://127.0.0.1:5000). Env RCLSIM_S3_ENDPOINT_URL",
+    )
+    f.add_argument(
         "--prices",
         metavar="FILE",
         default=default,
@@ -300,7 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the fake on a local endpoint for the AWS CLI and any SDK",
         description="Serve the fake Rekognition over HTTP (JSON 1.1, as the service) until Ctrl-C. Point "
         "the AWS CLI or an SDK at it with --endpoint-url http://HOST:PORT. Model state is shared with "
-        "the other commands through --state-dir.",
+        "the other commands through --state-dir. S3 objects (manifests, images, training output) are "
+        "read and written in --s3-dir DIR (s3://B/K is DIR/B/K) or through --s3-endpoint-url URL (a "
+        "moto server: moto_server -p 5000, then --s3-endpoint-url http://127.0.0.1:5000).",
     )
     sv.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)"
