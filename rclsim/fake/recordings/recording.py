@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -29,12 +29,17 @@ __all__ = ["ImageRef", "Recording", "image_ref_from_param", "sha256_hex"]
 
 @dataclass(frozen=True)
 class ImageRef:
-    """What identifies the image of one request: its S3 location and/or the sha256 of its bytes."""
+    """What identifies the image of one request: its S3 location and/or the sha256 of its bytes.
+
+    ``data`` is the request's bytes, when the caller has them, for what needs the pixels (the opt-in
+    pixel match, the not-found message's size check); it takes no part in equality, hashing or repr:
+    the image is identified by its location and hash, and a repr must not print 4 MiB."""
 
     bucket: str | None = None
     key: str | None = None
     version: str | None = None
     sha256: str | None = None
+    data: bytes | bytearray | memoryview | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         parts = []
@@ -188,12 +193,15 @@ def _load_sidecar(
     )
 
 
-def image_ref_from_param(image: Mapping[str, Any], sha256: str | None = None) -> ImageRef:
-    """The :class:`ImageRef` of a request's ``Image`` parameter."""
+def image_ref_from_param(
+    image: Mapping[str, Any], sha256: str | None = None, data: bytes | None = None
+) -> ImageRef:
+    """The :class:`ImageRef` of a request's ``Image`` parameter, with its bytes: ``Image.Bytes``, or
+    ``data`` (an S3 object's bytes, when the caller read them)."""
     s3 = image.get("S3Object")
     if s3:
-        return ImageRef(s3.get("Bucket"), s3.get("Name"), s3.get("Version"), sha256)
-    return ImageRef(sha256=sha256)
+        return ImageRef(s3.get("Bucket"), s3.get("Name"), s3.get("Version"), sha256, data)
+    return ImageRef(sha256=sha256, data=image.get("Bytes") if data is None else data)
 
 
 def sha256_hex(data: bytes) -> str:
