@@ -50,12 +50,14 @@ When step 3 left lines out of a dataset, steps 4 and 5 use the documented *usabl
 manifest file has too few usable labels.", "Less than 50% usable label overlap between the training
 and testing manifest files.") ([U]: when the service says which). Per-image limits (size, boxes, the
 1,000 testing images per label of ``limits.md``) are not checked here: bad lines are left out when
-a dataset is created, and the article's own successful training had more than 1,000 ``car`` images.
+a dataset is created, and which error (if any) a testing label with more than 1,000 images gives is
+undocumented ([U]).
 
 **Success**: ``StatusMessage`` "The model is ready to run." ([D], the SDK's DescribeProjectVersions
 example). The model's labels ([U]) are those of its usable lines, training and testing, sorted; they
-are the ``label_names`` of the simulation both here and in :class:`TrainedSource`, so the evaluated
-answers and the served ones are the same. F1 (``EvaluationResult.F1Score``) is the summary's
+are the ``label_names`` of the simulation both here and in a :class:`TrainedSource` given the
+outcome's ``training_entries`` and ``testing_entries``, so the evaluated answers and the served ones
+are the same. F1 (``EvaluationResult.F1Score``) is the summary's
 aggregated F1Score; each label's assumed threshold is its summary ``Threshold`` (0-1). A label with no
 ground truth in the testing set has no summary entry, hence no assumed threshold, and the core then
 keeps its detections when ``MinConfidence`` is omitted ([U]). The summary's ``EvaluationDetails``
