@@ -66,9 +66,9 @@ __all__ = [
 
 #: How a user gives the fake an object store, for messages of operations that need one.
 HOW_TO_GIVE_ONE = (
-    "give rclsim an S3 to read: a local folder (--s3-dir DIR or RCLSIM_S3_DIR; s3://B/K is DIR/B/K), "
-    "an S3 endpoint such as a moto server (--s3-endpoint-url URL or RCLSIM_S3_ENDPOINT_URL), or "
-    "moto's mock_aws around the code"
+    "give rclsim an S3 to read: a local folder (--s3-dir DIR, s3_dir= in Python, or RCLSIM_S3_DIR; "
+    "s3://B/K is DIR/B/K), an S3 endpoint such as a moto server (--s3-endpoint-url URL, "
+    "s3_endpoint_url=, or RCLSIM_S3_ENDPOINT_URL), or moto's mock_aws around the code"
 )
 
 
