@@ -15,7 +15,10 @@ Two kinds of file answer requests:
 * :mod:`rclsim.fake.recordings.index`: the on-disk index of a folder's recordings and the in-process cache
   of folders already read;
 * :mod:`rclsim.fake.recordings.store`: :class:`RecordingStore`, which finds the recordings that answer for a
-  model and an image, and the built-in folder it also reads.
+  model and an image, and the built-in folder it also reads; its opt-in ``match`` fallbacks for
+  re-encoded images (``pixels``, ``default``) and the not-found hint;
+* :mod:`rclsim.fake.recordings.pixels`: the folders' image files by their pixels, for the pixel match
+  (the perceptual hasher, :mod:`rclsim.data.phash`, is handed in: this layer may not import OpenCV).
 
 The store hands out its data only through the core, which copies it, so no caller can change a
 recording by mutating a response.
@@ -34,18 +37,29 @@ from rclsim.fake.recordings.answer_files import (
     rank_by_key,
     read_answer_json,
 )
+from rclsim.fake.recordings.pixels import PixelHasher
 from rclsim.fake.recordings.recording import ImageRef, Recording
 from rclsim.fake.recordings.recording import (
     image_ref_from_param as image_ref_from_param,  # used by the core and the recorder
 )
 from rclsim.fake.recordings.recording import sha256_hex as sha256_hex
-from rclsim.fake.recordings.store import RecordingStore, builtin_recordings_dir
+from rclsim.fake.recordings.store import (
+    DEFAULT_NAME,
+    MATCH_FALLBACKS,
+    RecordingStore,
+    builtin_recordings_dir,
+    parse_match,
+)
 
 __all__ = [
     "ImageRef",
     "Recording",
     "RecordingStore",
     "builtin_recordings_dir",
+    "PixelHasher",
+    "parse_match",
+    "MATCH_FALLBACKS",
+    "DEFAULT_NAME",
     "FolderFile",
     "folder_files",
     "answer_kind",

@@ -27,7 +27,7 @@ from rclsim.service.schemas import recording_problems, response_problems
 __all__ = ["ImageRef", "Recording", "image_ref_from_param", "sha256_hex"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ImageRef:
     """What identifies the image of one request: its S3 location and/or the sha256 of its bytes.
 
@@ -40,6 +40,18 @@ class ImageRef:
     version: str | None = None
     sha256: str | None = None
     data: bytes | bytearray | memoryview | None = field(default=None, compare=False, repr=False)
+
+    def __init__(
+        self,
+        bucket: str | None = None,
+        key: str | None = None,
+        version: str | None = None,
+        sha256: str | None = None,
+        data: bytes | bytearray | memoryview | None = None,
+    ) -> None:
+        # One update of the instance's dict, not a frozen dataclass's object.__setattr__ per field: a
+        # reference is made on every detect call, and this makes five fields cheaper than four were.
+        self.__dict__.update(bucket=bucket, key=key, version=version, sha256=sha256, data=data)
 
     def describe(self) -> str:
         parts = []
