@@ -1,14 +1,111 @@
-"""``rclsim manifest check M``: the service's dataset import checks of a manifest, offline."""
+"""``rclsim manifest check M``: the service's dataset import checks of a manifest, offline.
+
+What CreateDataset would say of the manifest file ``M``
+(:func:`rclsim.data.manifest.service_check.check_manifest`, the fake core's own check): on stderr the
+counts, each line with errors (its number, codes, source-ref and why), the terminal error that would
+fail the import and errors training would report; on stdout the ``manifest_summary.json`` the service
+writes, in the ``--output`` format (``--query`` applies). Exit 0 when the import would succeed, 1 when
+it would fail.
+
+``--images-dir DIR`` checks the images too, as the service does: ``s3://B/K`` is read from ``DIR/B/K``
+(the local S3 folder's layout); without it images are taken on trust.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rclsim.frontends.cli.common import EXIT_USER_ERROR, _print, _say
+from rclsim.service.errors import RclsimError
+
+if TYPE_CHECKING:
+    from rclsim.data.manifest.service_check import ManifestCheck
+
+#: How many line errors are listed before "... and N more" (all are in the summary).
+_SHOWN = 50
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``manifest check`` on the ``manifest`` command's parser."""
     parser.add_argument("manifest_file", nargs="?", metavar="M", help="manifest check: the manifest to check")
+    parser.add_argument(
+        "--images-dir",
+        metavar="DIR",
+        help="manifest check: also check the images, reading s3://B/K from DIR/B/K",
+    )
+    parser.add_argument(
+        "--as",
+        dest="dataset_role",
+        choices=("training", "testing"),
+        default="training",
+        help="manifest check: the summary section to fill (default training)",
+    )
+
+
+def _reader(folder: str | None) -> Callable[[str], bytes | None] | None:
+    if folder is None:
+        return None
+    root = Path(folder)
+    if not root.is_dir():
+        raise RclsimError(f"--images-dir {folder}: not a folder")
+
+    def read(ref: str) -> bytes | None:
+        bucket, _, key = ref.partition("://")[2].partition("/")
+        path = root / bucket / key
+        if ".." in Path(bucket, key).parts or not path.is_file():
+            return None
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    return read
 
 
 def cmd_manifest_check(args: argparse.Namespace) -> int:
-    raise NotImplementedError("manifest check: being built (issue 12)")
+    from rclsim.data.manifest.service_check import DEFAULT_LIMITS, MESSAGES, ManifestCheck, check_manifest
+    from rclsim.service.files import read_file_bytes
+
+    if not args.manifest_file:
+        raise RclsimError("manifest check needs the manifest file: rclsim manifest check M")
+    path = args.manifest_file
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0  # read_file_bytes words the problem
+    if size > DEFAULT_LIMITS.max_bytes:
+        code = "ERROR_MANIFEST_SIZE_TOO_LARGE"
+        check = ManifestCheck(terminal_error=(code, MESSAGES[code]), file_error=True)
+    else:
+        data = read_file_bytes(path, what="manifest", cap=DEFAULT_LIMITS.max_bytes)
+        check = check_manifest(data, read_image=_reader(args.images_dir))
+    _report(check, path)
+    _print(check.summary(args.dataset_role), args, "ManifestSummary")
+    return 0 if check.ok else EXIT_USER_ERROR
+
+
+def _report(check: ManifestCheck, path: str) -> None:
+    if not check.file_error:
+        s = check.stats
+        _say(
+            f"{path}: {s['total_json_lines']} lines: {s['valid_json_lines']} valid, "
+            f"{s['invalid_json_lines']} invalid, {s['ignored_json_lines']} ignored; "
+            f"{len(check.labels)} labels ({check.use_case})"
+        )
+        for error in check.line_errors[:_SHOWN]:
+            fate = "removed" if error.removed else ("invalid" if error.invalid else "boxes dropped")
+            ref = f" {error.source_ref}" if error.source_ref else ""
+            _say(f"line {error.line}: {', '.join(error.codes)} ({fate}){ref}: {error.detail}")
+        if len(check.line_errors) > _SHOWN:
+            _say(f"... and {len(check.line_errors) - _SHOWN} more lines with errors (all in the summary)")
+    for code, message in check.training_errors:
+        _say(f"training would fail: {code}: {message}")
+    if check.terminal_error is not None:
+        code, message = check.terminal_error
+        _say(f"the import would fail: {code}: {message}")
+    else:
+        _say("the import would succeed")
