@@ -198,6 +198,56 @@ VALID: dict[str, dict[str, Any]] = {
         "MaxResults": 10,
     },
     "DescribeProjects": {"ProjectNames": ["licence-plates"], "Features": ["CUSTOM_LABELS"], "MaxResults": 5},
+    "CreateProject": {"ProjectName": "fuzzed", "Feature": "CUSTOM_LABELS", "Tags": {"team": "cv"}},
+    "DeleteProject": {"ProjectArn": PROJECT},
+    "CreateProjectVersion": {
+        "ProjectArn": PROJECT,
+        "VersionName": "fuzzed.v1",
+        "OutputConfig": {"S3Bucket": "out", "S3KeyPrefix": "runs/"},
+        "TrainingData": {"Assets": [{"GroundTruthManifest": {"S3Object": {"Bucket": "b", "Name": "m"}}}]},
+        "TestingData": {"AutoCreate": True},
+    },
+    "DeleteProjectVersion": {"ProjectVersionArn": ARTICLE_ARN},
+    "CopyProjectVersion": {
+        "SourceProjectArn": PROJECT,
+        "SourceProjectVersionArn": ARTICLE_ARN,
+        "DestinationProjectArn": PROJECT,
+        "VersionName": "copy.v1",
+        "OutputConfig": {"S3Bucket": "out", "S3KeyPrefix": "copies/"},
+    },
+    "CreateDataset": {
+        "ProjectArn": PROJECT,
+        "DatasetType": "TRAIN",
+        "DatasetSource": {"GroundTruthManifest": {"S3Object": {"Bucket": "b", "Name": "train.manifest"}}},
+    },
+    "DescribeDataset": {"DatasetArn": PROJECT.rsplit("/", 1)[0] + "/dataset/train/1610000000000"},
+    "ListDatasetEntries": {
+        "DatasetArn": PROJECT.rsplit("/", 1)[0] + "/dataset/train/1610000000000",
+        "Labeled": True,
+        "MaxResults": 10,
+    },
+    "ListDatasetLabels": {"DatasetArn": PROJECT.rsplit("/", 1)[0] + "/dataset/test/1610000000000"},
+    "UpdateDatasetEntries": {
+        "DatasetArn": PROJECT.rsplit("/", 1)[0] + "/dataset/train/1610000000000",
+        "Changes": {"GroundTruth": base64.b64encode(b'{"source-ref":"s3://b/a.jpg"}\n').decode()},
+    },
+    "DistributeDatasetEntries": {
+        "Datasets": [
+            {"Arn": PROJECT.rsplit("/", 1)[0] + "/dataset/train/1610000000000"},
+            {"Arn": PROJECT.rsplit("/", 1)[0] + "/dataset/test/1610000000000"},
+        ]
+    },
+    "DeleteDataset": {"DatasetArn": PROJECT.rsplit("/", 1)[0] + "/dataset/test/1610000000000"},
+    "PutProjectPolicy": {
+        "ProjectArn": PROJECT,
+        "PolicyName": "share",
+        "PolicyDocument": '{"Version":"2012-10-17","Statement":[]}',
+    },
+    "ListProjectPolicies": {"ProjectArn": PROJECT, "MaxResults": 5},
+    "DeleteProjectPolicy": {"ProjectArn": PROJECT, "PolicyName": "share"},
+    "TagResource": {"ResourceArn": PROJECT, "Tags": {"team": "cv"}},
+    "UntagResource": {"ResourceArn": PROJECT, "TagKeys": ["team"]},
+    "ListTagsForResource": {"ResourceArn": ARTICLE_ARN},
 }
 images = st.one_of(
     st.just({"Bytes": IMAGE_B64}),

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from rclsim.data.imageinfo import ImageInfo, NotAnImage, read_image_info
 from rclsim.fake.clock import Clock, SystemClock
+from rclsim.fake.controlplane import ControlPlane
 from rclsim.fake.cost import Bill, PriceTable, compute_bill
 from rclsim.fake.declarations import Declarations
 from rclsim.fake.labelcopy import Copier, copier_for, copy_labels
@@ -112,6 +113,7 @@ class ReplaySource:
             f"in {self.store.describe()}. To record it, run the same call with --backend aws "
             f"--record-mode once --recordings DIR (it calls AWS once); or save the service's response as "
             f"NAME.json beside the image NAME.jpg in a --recordings folder (docs/recordings.md)."
+            + self.store.not_found_hint(project_version_arn, image)
         )
 
 
@@ -145,13 +147,25 @@ def _question(params: Any) -> tuple[Any, ...] | None:
     )
 
 
+#: The members that name a resource by ARN (checked against the client's region).
+_ARN_MEMBERS = (
+    "ProjectVersionArn",
+    "ProjectArn",
+    "DatasetArn",
+    "ResourceArn",
+    "SourceProjectArn",
+    "SourceProjectVersionArn",
+    "DestinationProjectArn",
+)
+
+
 def _require_region(arn: Any, region: str, operation: str) -> None:
     """A client of one region sees only that region's models: another region's ARN is not found."""
     if not isinstance(arn, str):
         return
     arn_region = apimodel.region_of(arn)
     if arn_region != region:
-        what = "project version" if "/version/" in arn else "project"
+        what = "project version" if "/version/" in arn else "dataset" if "/dataset/" in arn else "project"
         raise service_error(
             "ResourceNotFoundException",
             f"The {what} {arn} does not exist in {region}. (rclsim: the client's region is {region}; "
@@ -263,6 +277,8 @@ class FakeRekognition:
             time_scale=time_scale,
             implied=source.knows_model,
         )
+        #: Projects, datasets, training, copies, tags and policies (:mod:`rclsim.fake.controlplane`).
+        self.control = ControlPlane(self.lifecycle, objects=lambda: self.objects)
         self._prices = prices
         # Images sent as Bytes that passed the image checks, with their SHA-256: a test that sends the
         # same image call after call has it checked and hashed once. Keyed by the bytes themselves
@@ -307,26 +323,29 @@ class FakeRekognition:
         if handler is None:
             raise service_error(
                 "UnsupportedOperationException",
-                f"rclsim fakes only {', '.join(apimodel.OPERATIONS)}; {operation} is not one of them",
+                f"rclsim fakes only {', '.join(self._handlers)} and {DETECT}; {operation} is not one of them",
                 operation,
             )
         require_valid(operation, params)
-        if operation == "DescribeProjects":
-            return self.lifecycle.describe_projects(params, region=region)
         if region is not None:
-            arn = params.get("ProjectVersionArn", params.get("ProjectArn"))
-            if arn is not None:
-                _require_region(arn, region, operation)
-        return handler(params)
+            for name in _ARN_MEMBERS:
+                arn = params.get(name)
+                if arn is not None:
+                    _require_region(arn, region, operation)
+            for dataset in params.get("Datasets") or () if operation == "DistributeDatasetEntries" else ():
+                _require_region(dataset.get("Arn"), region, operation)
+        return handler(params, region)
 
     @functools.cached_property
-    def _handlers(self) -> dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]]:
-        return {
-            "StartProjectVersion": self.lifecycle.start,
-            "StopProjectVersion": self.lifecycle.stop,
-            "DescribeProjectVersions": self.lifecycle.describe_versions,
-            "DescribeProjects": self.lifecycle.describe_projects,
+    def _handlers(self) -> dict[str, Callable[[Mapping[str, Any], str | None], dict[str, Any]]]:
+        lifecycle = self.lifecycle
+        handlers: dict[str, Callable[[Mapping[str, Any], str | None], dict[str, Any]]] = {
+            "StartProjectVersion": lambda p, r: lifecycle.start(p),
+            "StopProjectVersion": lambda p, r: lifecycle.stop(p),
+            "DescribeProjectVersions": lambda p, r: lifecycle.describe_versions(p),
         }
+        handlers.update(self.control.handlers())
+        return handlers
 
     # -- DetectCustomLabels ----------------------------------------------------------------------
     def _detect_custom_labels(self, params: Mapping[str, Any], region: str | None) -> dict[str, Any]:
@@ -365,6 +384,9 @@ class FakeRekognition:
         if region is not None:
             _require_region(arn, region, DETECT)
         decl = self.lifecycle.require_running(arn, DETECT)
+        source: ResponseSource = self.source
+        if self.control.made(arn):
+            source, key = self.control.source, None  # trained here: simulated from its ground truth
         ref = self._check_image(image)
         min_confidence = params.get("MinConfidence")
         max_results = params.get("MaxResults")
@@ -376,11 +398,11 @@ class FakeRekognition:
             key = None  # the object may change: read it every time
             if read is not None:
                 ref = read
-            elif not self.source.candidates(arn, ref):
+            elif not source.candidates(arn, ref):
                 self._read_s3_image(image)  # raises the service's error for a missing object
-        candidates = self.source.candidates(arn, ref)
+        candidates = source.candidates(arn, ref)
         if not candidates:
-            raise service_error("RecordingNotFoundException", self.source.not_found_message(arn, ref), DETECT)
+            raise service_error("RecordingNotFoundException", source.not_found_message(arn, ref), DETECT)
         thresholds = decl.thresholds
         chosen, problem = self._choose(candidates, min_confidence, max_results, thresholds)
         if problem is not None:
@@ -408,6 +430,7 @@ class FakeRekognition:
             and decl.status not in ("TRAINING_IN_PROGRESS", "TRAINING_FAILED")
             and (not decl.builtin or article_used)
         ]
+        trainings.extend(self.control.trainings())
         return compute_bill(self.prices, self.lifecycle.usage(), trainings, self.clock.now())
 
     def _check_image(self, image: Mapping[str, Any]) -> ImageRef:

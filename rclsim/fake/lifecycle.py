@@ -60,7 +60,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import Declarations, VersionDecl
@@ -68,7 +68,7 @@ from rclsim.fake.state import StateStore, Transaction, Usage, VersionState
 from rclsim.service.apimodel import parse_version_arn, region_of
 from rclsim.service.errors import service_error
 
-__all__ = ["Lifecycle", "START_FROM", "STATUS_MESSAGES"]
+__all__ = ["Lifecycle", "Catalog", "OutputFiles", "START_FROM", "STATUS_MESSAGES", "page"]
 
 #: Statuses from which StartProjectVersion is accepted.
 START_FROM = frozenset({"TRAINING_COMPLETED", "STOPPED", "FAILED", "COPYING_COMPLETED"})
@@ -79,6 +79,10 @@ STATUS_MESSAGES = {
     "FAILED": "The model failed to start (rclsim: simulated failure).",
     "STOPPING": "The model is being stopped.",
     "STOPPED": "The model is stopped.",
+    "TRAINING_IN_PROGRESS": "The model is being trained.",
+    "TRAINING_COMPLETED": "The model is trained.",
+    "COPYING_IN_PROGRESS": "The model is being copied.",
+    "COPYING_COMPLETED": "The model is copied.",
 }
 #: Statuses of a version that has not (or not successfully) trained: no evaluation, nothing billed.
 NEVER_TRAINED = frozenset({"TRAINING_IN_PROGRESS", "TRAINING_FAILED"})
@@ -86,6 +90,28 @@ _DEFAULT_PAGE = 100
 #: The most inference units one start may ask for ([U]: the service's quota is per account and not in the
 #: model; rclsim picks 100 and answers more with InvalidParameterException).
 MAX_INFERENCE_UNITS = 100
+
+
+class Catalog(Protocol):
+    """Versions and projects made through the API (:mod:`rclsim.fake.controlplane`), which the
+    lifecycle knows besides the declared ones and those recordings imply."""
+
+    def version(self, arn: str) -> VersionDecl | None: ...
+
+    def projects(self) -> dict[str, dt.datetime | None]: ...
+
+    def settled(self, decl: VersionDecl, state: VersionState) -> VersionState: ...
+
+
+class _NoCatalog:
+    def version(self, arn: str) -> VersionDecl | None:
+        return None
+
+    def projects(self) -> dict[str, dt.datetime | None]:
+        return {}
+
+    def settled(self, decl: VersionDecl, state: VersionState) -> VersionState:
+        return state
 
 
 def _utc(seconds: float) -> dt.datetime:
@@ -119,7 +145,7 @@ def _copy(value: Any) -> Any:
     return None if value is None else json.loads(json.dumps(value))
 
 
-class _OutputFiles:
+class OutputFiles:
     """Where the service would have written a version's training output: the declared OutputConfig or
     rclsim's invented one, and the files named as in AWS's DescribeProjectVersions example."""
 
@@ -191,7 +217,7 @@ def _token(offset: int, query: Any) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode()
 
 
-def _page(items: list[Any], params: Mapping[str, Any], query: Any, op: str) -> tuple[list[Any], str | None]:
+def page(items: list[Any], params: Mapping[str, Any], query: Any, op: str) -> tuple[list[Any], str | None]:
     """One page of ``items`` for ``MaxResults``/``NextToken``; tokens are tied to the query."""
     offset = 0
     token = params.get("NextToken")
@@ -208,6 +234,9 @@ def _page(items: list[Any], params: Mapping[str, Any], query: Any, op: str) -> t
     page = items[offset : offset + size]
     more = offset + size < len(items)
     return page, (_token(offset + size, query) if more else None)
+
+
+_page = page  # the name it had
 
 
 def check_start(params: Mapping[str, Any], op: str = "StartProjectVersion") -> None:
@@ -258,11 +287,16 @@ class Lifecycle:
         self._implied = implied
         # Versions that recordings imply, made once each (the detect path asks on every call).
         self._implied_decls: dict[str, VersionDecl] = {}
+        #: Versions and projects made through the API (the control plane sets itself here).
+        self.catalog: Catalog = _NoCatalog()
 
     # -- which versions exist ----------------------------------------------------------------------
     def known(self, arn: str) -> VersionDecl | None:
         """The declaration of ``arn``, one implied by recordings, or None (ResourceNotFound)."""
         decl = self.declarations.versions.get(arn) or self._implied_decls.get(arn)
+        if decl is not None:
+            return decl
+        decl = self.catalog.version(arn)
         if decl is not None:
             return decl
         if self._implied(arn):
@@ -302,19 +336,29 @@ class Lifecycle:
         changed = False
         while state.next_status is not None and state.ready_at is not None and state.ready_at <= now:
             at = state.ready_at
+            message = STATUS_MESSAGES.get(state.next_status)
+            if state.next_status == "TRAINING_FAILED":
+                message = decl.status_message or "The model failed to train."
+            elif state.next_status == "TRAINING_COMPLETED" and decl.status_message:
+                message = decl.status_message  # the training's own words ("The model is ready to run.")
             state = state.evolve(
                 status=state.next_status,
                 changed_at=at,
                 next_status=None,
                 ready_at=None,
-                status_message=STATUS_MESSAGES.get(state.next_status),
+                status_message=message,
             )
             if state.status == "RUNNING":
                 txn.open_usage(decl.arn, at, state.min_iu or 1)
+            state = self.catalog.settled(decl, state)
             changed = True
         if changed:
             txn.put(state)
         return state
+
+    def current(self, txn: Transaction, decl: VersionDecl) -> VersionState:
+        """The version's state now, inside the caller's transaction (due transitions applied)."""
+        return self._current(txn, decl)
 
     def status(self, arn: str, op: str = "DescribeProjectVersions") -> VersionState:
         decl = self._require(arn, op)
@@ -360,6 +404,9 @@ class Lifecycle:
     def stop(self, params: Mapping[str, Any], op: str = "StopProjectVersion") -> dict[str, Any]:
         arn = params["ProjectVersionArn"]
         decl = self._require(arn, op)
+        stopped = self.catalog.stop_training(arn, op) if hasattr(self.catalog, "stop_training") else None
+        if stopped is not None:
+            return stopped  # type: ignore[no-any-return]
         with self.state.transaction() as txn:
             state = self._current(txn, decl)
             if state.status != "RUNNING":
@@ -401,6 +448,14 @@ class Lifecycle:
         return decl
 
     # -- describe ---------------------------------------------------------------------------------
+    def project_versions(self, project_arn: str) -> list[VersionDecl]:
+        """Every version of the project: declared, made through the API, or touched via recordings."""
+        return self._project_versions(project_arn)
+
+    def project_arns(self) -> dict[str, dt.datetime | None]:
+        """Every project (declared, made through the API, implied) with its creation time if known."""
+        return self._project_arns()
+
     def _project_versions(self, project_arn: str) -> list[VersionDecl]:
         decls = {d.arn: d for d in self.declarations.versions_in(project_arn)}
         with self.state.transaction() as txn:
@@ -416,6 +471,7 @@ class Lifecycle:
         projects: dict[str, dt.datetime | None] = {
             a: p.created for a, p in self.declarations.projects.items()
         }
+        projects.update(self.catalog.projects())
         with self.state.transaction() as txn:
             stored = [s.arn for s in txn.all()]
         for arn in stored:
@@ -438,7 +494,7 @@ class Lifecycle:
         if state.status_message:
             out["StatusMessage"] = state.status_message
         trained = state.status not in NEVER_TRAINED
-        files = _OutputFiles(decl)
+        files = OutputFiles(decl)
         if trained:
             seconds = decl.training_seconds or 0  # [invented] 0: nothing declared, nothing billed
             out["BillableTrainingTimeInSeconds"] = int(round(seconds))
@@ -468,8 +524,8 @@ class Lifecycle:
                 rows.append(self._describe(decl, self._current(txn, decl)))
         epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         rows.sort(key=lambda r: (r.get("CreationTimestamp") or epoch, r["ProjectVersionArn"]), reverse=True)
-        page, token = _page(rows, params, {"p": project_arn, "n": names}, op)
-        out: dict[str, Any] = {"ProjectVersionDescriptions": page}
+        page_rows, token = page(rows, params, {"p": project_arn, "n": names}, op)
+        out: dict[str, Any] = {"ProjectVersionDescriptions": page_rows}
         if token:
             out["NextToken"] = token
         return out
@@ -496,8 +552,8 @@ class Lifecycle:
                 rows.append(row)
         epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         rows.sort(key=lambda r: (r.get("CreationTimestamp") or epoch, r["ProjectArn"]))
-        page, token = _page(rows, params, {"n": names, "f": features}, op)
-        out: dict[str, Any] = {"ProjectDescriptions": page}
+        page_rows, token = page(rows, params, {"n": names, "f": features}, op)
+        out: dict[str, Any] = {"ProjectDescriptions": page_rows}
         if token:
             out["NextToken"] = token
         return out

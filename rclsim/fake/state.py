@@ -225,7 +225,7 @@ class _MemoryTransaction:
         self,
         versions: dict[str, VersionState],
         usage: list[list[Any]],
-        resources: dict[tuple[str, str], str] | None = None,
+        resources: dict[tuple[str, str], tuple[tuple[Any, ...], str]] | None = None,
     ):
         self._versions = versions
         self._usage = usage
@@ -547,6 +547,40 @@ class StateStore:
         """True when ``arn`` has no state here and none can appear from elsewhere: kept in memory and
         never written. Its status is then the declared one."""
         return self.state_dir is None and arn not in self._versions
+
+    def peek_resource(self, kind: str, arn: str) -> Resource | None:
+        """A resource as last committed, read without a transaction of its own: callable inside one
+        (the lifecycle asks for versions made through the API while it holds a transaction)."""
+        found = self._peek(kind, arn)
+        return found[0] if found else None
+
+    def peek_resources(self, kind: str) -> list[Resource]:
+        """Every resource of ``kind`` as last committed, oldest first (see :meth:`peek_resource`)."""
+        return self._peek(kind, None)
+
+    def _peek(self, kind: str, arn: str | None) -> list[Resource]:
+        with self._lock:
+            if self.state_dir is None:
+                txn: Any = _MemoryTransaction(self._versions, self._usage, self._resources)
+                if arn is None:
+                    return txn.resources(kind)  # type: ignore[no-any-return]
+                got = txn.get_resource(kind, arn)
+                return [got] if got is not None else []
+            if self._closed:
+                raise StateError(f"{self.describe()}: the state store was closed")
+            try:
+                conn = (
+                    self._conn
+                    if self._conn is not None and self._conn.in_transaction
+                    else self._follow_file()
+                )
+                reader = Transaction(conn)
+                if arn is None:
+                    return reader.resources(kind)
+                got = reader.get_resource(kind, arn)
+                return [got] if got is not None else []
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:

@@ -21,13 +21,31 @@ if TYPE_CHECKING:  # pragma: no cover
 SERVICE_NAME = "rekognition"
 API_VERSION = "2016-06-27"
 
-#: The Custom Labels operations rclsim's Backend interface speaks (boto3 method names in brackets).
+#: The Custom Labels operations rclsim fakes and its Backend interface speaks (boto3 method names).
 OPERATIONS = {
     "DetectCustomLabels": "detect_custom_labels",
     "StartProjectVersion": "start_project_version",
     "StopProjectVersion": "stop_project_version",
     "DescribeProjectVersions": "describe_project_versions",
     "DescribeProjects": "describe_projects",
+    "CreateProject": "create_project",
+    "DeleteProject": "delete_project",
+    "CreateProjectVersion": "create_project_version",
+    "DeleteProjectVersion": "delete_project_version",
+    "CopyProjectVersion": "copy_project_version",
+    "CreateDataset": "create_dataset",
+    "DescribeDataset": "describe_dataset",
+    "ListDatasetEntries": "list_dataset_entries",
+    "ListDatasetLabels": "list_dataset_labels",
+    "UpdateDatasetEntries": "update_dataset_entries",
+    "DistributeDatasetEntries": "distribute_dataset_entries",
+    "DeleteDataset": "delete_dataset",
+    "PutProjectPolicy": "put_project_policy",
+    "ListProjectPolicies": "list_project_policies",
+    "DeleteProjectPolicy": "delete_project_policy",
+    "TagResource": "tag_resource",
+    "UntagResource": "untag_resource",
+    "ListTagsForResource": "list_tags_for_resource",
 }
 
 # Image limits for DetectCustomLabels (Custom Labels guide, "limits"; fact sheet section 2).

@@ -49,6 +49,21 @@ class ParameterProblems:
         return f"{n} validation {noun} detected: " + "; ".join(self.violations)
 
 
+#: Unicode property classes of the model's patterns (Java/Smithy syntax) that Python's ``re`` lacks,
+#: as the nearest ``re`` classes inside a character class: letters and numbers -> ``\w`` (which adds
+#: ``_``; every pattern using them allows ``_`` anyway), separators -> ``\s`` (which adds tab and
+#: line breaks: slightly more lenient than the service, never stricter).
+_UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\w", r"\p{Z}": r"\s"}
+
+
+@functools.lru_cache(maxsize=None)
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    r"""A model pattern as a Python regex (TagKey's ``[\p{L}\p{Z}\p{N}...]`` included)."""
+    for java, python in _UNICODE_CLASSES.items():
+        pattern = pattern.replace(java, python)
+    return re.compile(pattern)
+
+
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -96,7 +111,7 @@ def _compile(shape: Any, compiled: dict[str, Checker]) -> Checker:
     meta = shape.metadata
     expected = _PY_TYPES.get(type_name)
     lo, hi = meta.get("min"), meta.get("max")
-    pattern = re.compile(meta["pattern"]) if type_name == "string" and "pattern" in meta else None
+    pattern = compile_pattern(meta["pattern"]) if type_name == "string" and "pattern" in meta else None
     enum = frozenset(shape.enum) if type_name == "string" and shape.enum else None
     check_length = type_name in ("string", "list", "map", "blob")
     check_max_length = type_name != "blob" or hi is None  # blob maxima are the image check's
@@ -322,7 +337,7 @@ class _FastCompiler:
             out(f"{indent}if type({var}) is not str: return False")
             self._length(var, lo, hi, indent)
             if "pattern" in meta:
-                pattern = self._name("pattern", re.compile(meta["pattern"]).fullmatch)
+                pattern = self._name("pattern", compile_pattern(meta["pattern"]).fullmatch)
                 seen = self._name("seen", {})
                 out(f"{indent}if {var} not in {seen}:")
                 out(f"{indent}    if {pattern}({var}) is None: return False")

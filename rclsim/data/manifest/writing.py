@@ -20,7 +20,7 @@ from rclsim.data.manifest.validation import _entry, _LineError
 from rclsim.service.errors import RclsimError
 from rclsim.service.files import write_atomically
 
-__all__ = ["write_manifest"]
+__all__ = ["write_manifest", "manifest_line"]
 
 
 def _number(value: float) -> float | int:
@@ -130,3 +130,11 @@ def write_manifest(
 
     write_atomically(path, write, overwrite=overwrite)
     return count
+
+
+def manifest_line(entry: ManifestEntry, *, job_name: str = "labeling-job/rclsim", created: str = "") -> str:
+    """One entry as a manifest line (JSON, no newline) under its own attribute name: how the fake
+    keeps a trained version's ground truth and writes it to the training output. ``created`` is the
+    ``creation-date`` (default: the Unix epoch, so the same entry always gives the same line)."""
+    data = _line_data(entry, entry.attribute, job_name, created or "1970-01-01T00:00:00.000Z", {})
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
