@@ -20,7 +20,7 @@ import pytest
 
 from rclsim import ARTICLE_PROJECT_ARN
 from rclsim.frontends.cli import main
-from tests.conftest import ARTICLE_ARN, ARTICLE_S3
+from tests.conftest import ARTICLE_ARN, ARTICLE_S3, ROOT
 
 #: The user's own sitecustomize: proves the chain (prints a marker) and keeps the child offline.
 _USER_SITECUSTOMIZE = """\
@@ -153,6 +153,9 @@ def test_s3_dir_is_served_by_a_local_moto_server(tmp_path: Path, capfd: pytest.C
     data = tmp_path / "s3data" / "my-bucket" / "test-qiita"
     data.mkdir(parents=True)
     (data / "note.txt").write_bytes(b"hello from s3data")
+    images = tmp_path / "s3data" / "my-images"
+    images.mkdir()
+    (images / "copy.jpg").write_bytes((ROOT / "fixtures" / "article" / "9c5f2a31335627a0.jpg").read_bytes())
     script = _script(
         tmp_path / "s3.py",
         """\
@@ -164,7 +167,13 @@ def test_s3_dir_is_served_by_a_local_moto_server(tmp_path: Path, capfd: pytest.C
         s3.put_object(Bucket="my-bucket", Key="out.txt", Body=b"x")
         print("KEYS", sorted(o["Key"] for o in s3.list_objects_v2(Bucket="my-bucket")["Contents"]))
         print("SAME", os.environ["AWS_ENDPOINT_URL_S3"] == os.environ.get("RCLSIM_S3_ENDPOINT_URL"))
-        """,
+        # The fake reads the image from the same S3 (no recording has this key: matched by content).
+        rek = boto3.client("rekognition", region_name="ap-northeast-1")
+        rek.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)
+        image = {"S3Object": {"Bucket": "my-images", "Name": "copy.jpg"}}
+        labels = rek.detect_custom_labels(ProjectVersionArn=ARN, Image=image, MinConfidence=75)
+        print("LABELS", sorted(label["Name"] for label in labels["CustomLabels"]))
+        """.replace("ARN", repr(ARTICLE_ARN)),
     )
     code = main(["run", "--s3-dir", str(tmp_path / "s3data"), "--", sys.executable, script])
     out, err = capfd.readouterr()
@@ -174,7 +183,13 @@ def test_s3_dir_is_served_by_a_local_moto_server(tmp_path: Path, capfd: pytest.C
     assert "SAME True" in out  # the fake reads the same S3 as the user's code
     served = [line for line in err.splitlines() if "http://127.0.0.1:" in line]
     assert len(served) == 1 and "S3" in served[0] and "s3data" in served[0], err
+    assert "LABELS ['car', 'vehicle_registration_plate']" in out
     assert (data / "note.txt").read_bytes() == b"hello from s3data"  # the folder is only read
+    assert "PUT /" not in err  # the server's request log stays out of the program's stderr
+    (tmp_path / "s3data" / "x").mkdir()  # not a valid bucket name: one line, nothing run
+    assert main(["run", "--s3-dir", str(tmp_path / "s3data"), "--", sys.executable, script]) == 1
+    err = capfd.readouterr().err
+    assert "'x' cannot be a bucket" in err and "LABELS" not in err
 
 
 def test_without_a_local_s3_the_childs_s3_calls_fail_locally(

@@ -87,9 +87,9 @@ in --state-dir (default .rclsim here), shared with 'rclsim start/stop/status' an
 program. The program's own code is unchanged and sees its arguments unchanged.
 
 The program gets dummy AWS credentials and an AWS config of its own (profiles default and
-custom-labels-access), so it never reaches AWS by accident. Its S3 calls go to a local moto server
-filled from --s3-dir (when moto[server] is installed), or to --s3-endpoint-url; without either they fail
-locally.
+custom-labels-access), so it never reaches AWS by accident. Its S3 calls (and the fake's) go to
+--s3-endpoint-url URL if given; else to a local moto server for the run, filled from --s3-dir DIR
+(DIR/BUCKET/KEY files), when moto[server] is installed; else they fail locally (said on stderr).
 
 Not faked: other AWS services (S3 aside), other Rekognition operations (a clear error), and programs that
 are not Python with rclsim installed (the AWS CLI v2: point it at 'rclsim serve' instead). With
@@ -282,6 +282,10 @@ def _serve_s3(settings: Any, env: dict[str, str], stack: contextlib.ExitStack) -
 
 @contextlib.contextmanager
 def _moto_s3(server_class: Any, s3_dir: Path | None) -> Iterator[tuple[str, str]]:
+    import logging
+
+    # werkzeug logs each request on stderr, into the program's own output: errors only.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -306,9 +310,18 @@ def _upload(url: str, folder: Path) -> str:
         aws_access_key_id=DUMMY,
         aws_secret_access_key=DUMMY,
     )
+    from botocore.exceptions import ClientError
+
     buckets = objects = 0
     for bucket in sorted(p for p in folder.iterdir() if p.is_dir()):
-        client.create_bucket(Bucket=bucket.name)
+        try:
+            client.create_bucket(Bucket=bucket.name)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise RclsimError(
+                f"--s3-dir {folder}: the folder {bucket.name!r} cannot be a bucket: "
+                f"{error.get('Code')}: {error.get('Message')}"
+            ) from None
         buckets += 1
         for path in sorted(p for p in bucket.rglob("*") if p.is_file()):
             client.put_object(
