@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import io
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from botocore.exceptions import ClientError
 import rclsim
 from rclsim.fake.clock import ManualClock
 from rclsim.service.apimodel import operation_model
+from rclsim.service.constraints import compile_pattern
 
 PROJECT = rclsim.ARTICLE_PROJECT_ARN
 ARTICLE = rclsim.ARTICLE_MODEL_ARN
@@ -67,6 +67,16 @@ def shape_problems(value: Any, shape: Any, path: str = "$") -> list[str]:
         for i, item in enumerate(value):
             problems += shape_problems(item, shape.member, f"{path}[{i}]")
         return problems
+    if kind == "map":
+        if not isinstance(value, dict):
+            return [f"{path}: {type(value).__name__}, not a map ({shape.name})"]
+        problems += _range(len(value), meta, path, "length")
+        for key, item in value.items():
+            problems += shape_problems(key, shape.key, f"{path} key")
+            problems += shape_problems(item, shape.value, f"{path}[{key!r}]")
+        return problems
+    if kind == "blob":
+        return [] if isinstance(value, (bytes, bytearray)) else [f"{path}: {type(value).__name__}, not bytes"]
     if kind == "string":
         if not isinstance(value, str):
             return [f"{path}: {type(value).__name__}, not a string ({shape.name})"]
@@ -74,7 +84,7 @@ def shape_problems(value: Any, shape: Any, path: str = "$") -> list[str]:
             problems.append(f"{path}: {value!r} is not one of {shape.enum}")
         problems += _range(len(value), meta, path, "length")
         pattern = meta.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
+        if pattern and not compile_pattern(pattern).fullmatch(value):
             problems.append(f"{path}: {value!r} does not match {pattern}")
         return problems
     if kind in ("integer", "long"):

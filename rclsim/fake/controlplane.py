@@ -51,7 +51,7 @@ from rclsim.fake.declarations import VersionDecl
 from rclsim.fake.lifecycle import NEVER_TRAINED, Lifecycle, OutputFiles, page
 from rclsim.fake.state import Resource, StateStore, VersionState
 from rclsim.service.apimodel import region_of
-from rclsim.service.errors import service_error
+from rclsim.service.errors import RclsimError, service_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from rclsim.fake.datasets import Datasets
@@ -562,7 +562,7 @@ class ControlPlane:
         try:
             for where, body in written:
                 store.put(where["Bucket"], where["Name"], body)
-        except (KeyError, OSError, ValueError) as exc:
+        except (KeyError, OSError, ValueError, RclsimError) as exc:
             return f"the training output could not be written to {store.describe()}: {exc}"
         return None
 

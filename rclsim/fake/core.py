@@ -465,7 +465,7 @@ class FakeRekognition:
                 DETECT,
             ) from None
         check_image_bytes(data, apimodel.MAX_S3_IMAGE_BYTES, "15 MiB from S3")
-        return image_ref_from_param(image, sha256_hex(data))
+        return image_ref_from_param(image, sha256_hex(data), data)
 
     @staticmethod
     def _choose(
