@@ -592,3 +592,36 @@ def test_waiter_and_paginator_through_the_drop_in(s3, clock):
         )
         pages = client.get_paginator("describe_projects").paginate(PaginationConfig={"PageSize": 1})
         assert project in [p["ProjectArn"] for page in pages for p in page["ProjectDescriptions"]]
+
+
+def test_manifest_summary_is_written_where_describe_says(core, clock, s3):
+    project = _project_with_datasets(core, clock)
+    _call(core, "CreateProjectVersion", ProjectArn=project, VersionName="v1", OutputConfig=OUTPUT)
+    clock.advance(48 * 3600)
+    where = _describe(core, project, "v1")["ManifestSummary"]["S3Object"]
+    summary = json.loads(s3.get(where["Bucket"], where["Name"]))
+    assert summary["errors"] == []
+    assert set(summary["statistics"]) == {"training", "testing"}
+    assert summary["statistics"]["training"]["use_case"] == "OBJECT_LOCALIZATION"
+
+
+def test_a_refused_manifest_fails_training_and_its_summary_says_why(core, clock, s3):
+    s3.put("data", "garbage.manifest", b"\x00\x01 not json at all\n")
+    project = _call(core, "CreateProject", ProjectName="lot")["ProjectArn"]
+    params = {"ProjectArn": project, "VersionName": "v1", "OutputConfig": OUTPUT}
+    _call(
+        core,
+        "CreateProjectVersion",
+        **params,
+        TrainingData=_assets("garbage.manifest"),
+        TestingData={"AutoCreate": True},
+    )
+    clock.advance(48 * 3600)
+    row = _describe(core, project, "v1")
+    assert row["Status"] == "TRAINING_FAILED"
+    assert "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT" in row["StatusMessage"]
+    where = row["ManifestSummary"]["S3Object"]
+    summary = json.loads(s3.get(where["Bucket"], where["Name"]))
+    assert summary["errors"][0]["code"] == "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT"
+    with pytest.raises(KeyError):  # nothing else was written for a failed training
+        s3.get("out", "lot/EvaluationResultSummary-lot-v1.json")

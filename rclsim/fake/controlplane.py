@@ -49,6 +49,7 @@ from rclsim.data.manifest.writing import manifest_line
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import VersionDecl
 from rclsim.fake.lifecycle import NEVER_TRAINED, Lifecycle, OutputFiles, page
+from rclsim.fake.objects import HOW_TO_GIVE_ONE
 from rclsim.fake.state import Resource, StateStore, VersionState
 from rclsim.service.apimodel import region_of
 from rclsim.service.errors import RclsimError, service_error
@@ -79,6 +80,17 @@ class ObjectStore(Protocol):
     def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/json") -> None: ...
 
     def describe(self) -> str: ...
+
+
+#: The manifest summary's code for a manifest that cannot be read.
+_INACCESSIBLE = "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT"
+
+
+def _merge_summary(summary: dict[str, Any], more: Mapping[str, Any]) -> None:
+    """Add one manifest's summary (``errors``, ``statistics`` by dataset) to a version's."""
+    summary["errors"].extend(more.get("errors", []))
+    for name, section in (more.get("statistics") or {}).items():
+        summary["statistics"].setdefault(name, section)
 
 
 def _utc(seconds: float) -> dt.datetime:
@@ -202,7 +214,7 @@ class ControlPlane:
         """A transition of a version made here just completed: write its training output when it
         finished training. Returns the state to keep (its message may say the output was not
         written)."""
-        if state.status != "TRAINING_COMPLETED":
+        if state.status not in ("TRAINING_COMPLETED", "TRAINING_FAILED"):
             return state
         resource = self.state.peek_resource(VERSION, decl.arn)
         if resource is None or "Output" not in resource.doc:
@@ -377,47 +389,53 @@ class ControlPlane:
         return out
 
     # -- training ------------------------------------------------------------------------------------
-    def _read_manifest(self, s3: Mapping[str, Any]) -> tuple[list[ManifestEntry], str | None]:
-        """The good entries of a manifest named by an S3Object, or why it cannot be used."""
+    def _read_manifest(
+        self, s3: Mapping[str, Any], dataset: str, summary: dict[str, Any]
+    ) -> tuple[list[ManifestEntry], str | None]:
+        """The good entries of a manifest named by an S3Object, or why it cannot be used; what the
+        service's manifest check says goes into ``summary`` (the manifest summary file)."""
         where = f"s3://{s3.get('Bucket')}/{s3.get('Name')}"
         store = self.objects()
+        problem = None
         if store is None:
-            return [], (
-                f"The manifest file {where} could not be read: rclsim has no S3 to read it from (give "
-                f"--s3-dir DIR / RCLSIM_S3_DIR, --s3-endpoint-url URL / RCLSIM_S3_ENDPOINT_URL, or run "
-                f"under moto's mock_aws)."
-            )
-        try:
-            data = store.get(s3["Bucket"], s3["Name"], s3.get("Version"))
-        except KeyError:
-            return (
-                [],
-                f"The manifest file {where} could not be accessed ({store.describe()} has no such object).",
-            )
+            problem = f"The manifest file {where} could not be read: rclsim has no S3 ({HOW_TO_GIVE_ONE})."
+        else:
+            try:
+                data = store.get(s3["Bucket"], s3["Name"], s3.get("Version"))
+            except KeyError:
+                missing = f"{store.describe()} has no such object"
+                problem = f"The manifest file {where} could not be accessed ({missing})."
+        if problem is not None:
+            summary["errors"].append({"code": _INACCESSIBLE, "message": problem})
+            return [], f"{_INACCESSIBLE}: {problem}"
         from rclsim.data.manifest.service_check import check_manifest
 
         checked = check_manifest(data)
+        _merge_summary(summary, checked.summary(dataset))
         if checked.terminal_error is not None:
             code, message = checked.terminal_error
             return [], f"{code}: {message} ({where})"
         return list(checked.entries), None
 
-    def _entries_from_assets(self, data: Mapping[str, Any]) -> tuple[list[ManifestEntry], str | None]:
+    def _entries_from_assets(
+        self, data: Mapping[str, Any], dataset: str, summary: dict[str, Any]
+    ) -> tuple[list[ManifestEntry], str | None]:
         entries: list[ManifestEntry] = []
         for asset in data.get("Assets") or []:
             s3 = (asset.get("GroundTruthManifest") or {}).get("S3Object")
             if not s3:
                 return [], "An asset has no GroundTruthManifest.S3Object."
-            more, problem = self._read_manifest(s3)
+            more, problem = self._read_manifest(s3, dataset, summary)
             if problem:
                 return [], problem
             entries.extend(more)
         return entries, None
 
     def _training_data(
-        self, params: Mapping[str, Any], project_arn: str, op: str
+        self, params: Mapping[str, Any], project_arn: str, op: str, summary: dict[str, Any]
     ) -> tuple[list[ManifestEntry], list[ManifestEntry], str | None, dict[str, Any]]:
-        """The training and test entries, why training will fail (or None), and what describe shows."""
+        """The training and test entries, why training will fail (or None), and what describe shows;
+        the manifest checks' findings go into ``summary``."""
         training, testing = params.get("TrainingData"), params.get("TestingData")
         datasets = self.datasets.of_project(project_arn)
         shown: dict[str, Any] = {}
@@ -438,7 +456,7 @@ class ControlPlane:
                 )
             shown["TrainingDataResult"] = {"Input": dict(training)}
             shown["TestingDataResult"] = {"Input": dict(testing)}
-            train, problem = self._entries_from_assets(training)
+            train, problem = self._entries_from_assets(training, "training", summary)
             if problem:
                 return [], [], problem, shown
             if testing.get("AutoCreate"):
@@ -452,7 +470,7 @@ class ControlPlane:
 
                 train, test = split_for_test(train)
                 return train, test, None, shown
-            test, problem = self._entries_from_assets(testing)
+            test, problem = self._entries_from_assets(testing, "testing", summary)
             return train, test, problem, shown
         by_type = {d["DatasetType"]: d for d in datasets}
         missing = [t for t in ("TRAIN", "TEST") if t not in by_type]
@@ -474,6 +492,12 @@ class ControlPlane:
                 )
         train = list(self.datasets.entries(by_type["TRAIN"]["DatasetArn"]))
         test = list(self.datasets.entries(by_type["TEST"]["DatasetArn"]))
+        # The datasets were checked when imported: the summary describes the entries training uses [U].
+        from rclsim.data.manifest.service_check import check_manifest
+
+        for name, entries in (("training", train), ("testing", test)):
+            body = "".join(manifest_line(e) + "\n" for e in entries).encode("utf-8")
+            _merge_summary(summary, check_manifest(body).summary(name))
         return train, test, None, shown
 
     def create_version(self, params: Mapping[str, Any], op: str = "CreateProjectVersion") -> dict[str, Any]:
@@ -486,7 +510,8 @@ class ControlPlane:
             )
         if params.get("Tags"):
             self.tags.validate(params["Tags"], op)  # before any training work
-        train, test, problem, shown = self._training_data(params, project_arn, op)
+        manifest_summary: dict[str, Any] = {"errors": [], "statistics": {}}
+        train, test, problem, shown = self._training_data(params, project_arn, op, manifest_summary)
         base = project_arn.rsplit("/", 1)[0]
         arn = f"{base}/version/{name}/{self._now_ms()}"
         from rclsim.fake.training import FAILURE_SECONDS
@@ -496,6 +521,7 @@ class ControlPlane:
         doc: dict[str, Any] = {
             "VersionName": name,
             "OutputConfig": dict(params["OutputConfig"]),
+            "Output": {"ManifestSummary": manifest_summary},
             **shown,
         }
         if outcome is None:
@@ -515,6 +541,7 @@ class ControlPlane:
             if outcome.completed:
                 doc["Entries"] = [manifest_line(e) for e in used]
                 doc["Output"] = {
+                    "ManifestSummary": manifest_summary,
                     "EvaluationResultSummary": outcome.summary,
                     "TrainingGroundTruth": [manifest_line(e) for e in outcome.training_entries],
                     "TestingGroundTruth": [manifest_line(e) for e in outcome.testing_entries],
@@ -544,8 +571,12 @@ class ControlPlane:
         store = self.objects()
         files = OutputFiles(decl)
         if store is None:
-            return "the training output was not written: no S3 store (--s3-dir or moto)"
+            return f"the training output was not written: no S3 ({HOW_TO_GIVE_ONE})"
         written: list[tuple[dict[str, str], bytes]] = []
+        if output.get("ManifestSummary") is not None:
+            written.append(
+                (files.s3_object("ManifestSummary"), json.dumps(output["ManifestSummary"]).encode())
+            )
         summary = output.get("EvaluationResultSummary")
         if summary is not None:
             summary = dict(summary)
@@ -556,7 +587,9 @@ class ControlPlane:
             summary["EvaluationDetails"] = details
             written.append((files.s3_object("EvaluationResultSummary"), json.dumps(summary).encode()))
         for kind in ("TrainingGroundTruth", "TestingGroundTruth"):
-            lines = output.get(kind) or []
+            if kind not in output:
+                continue
+            lines = output[kind]
             body = "".join(line + "\n" for line in lines).encode("utf-8")
             written.append((files.s3_object(kind), body))
         try:
