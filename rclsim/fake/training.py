@@ -243,13 +243,6 @@ def _check(train: Sequence[ManifestEntry], test: Sequence[ManifestEntry]) -> str
     return use_case
 
 
-def _truth(entry: ManifestEntry) -> Truth:
-    """An entry's ground truth for :func:`evaluate`: ratio boxes for detection, class names else (the
-    rule of ``rclsim evaluate``)."""
-    boxes = [(b.name, entry.ratio_box(b)) for b in entry.boxes] if entry.width else []
-    return Truth(entry.source_ref, boxes, () if boxes else tuple(entry.labels))
-
-
 def _require_entries(entries: Iterable[Any], which: str) -> list[ManifestEntry]:
     out = list(entries)
     for entry in out:
@@ -286,7 +279,7 @@ def train(
     def truths() -> Iterator[Truth]:
         for entry in test_used:  # streamed: one simulated answer held at a time
             current[entry.source_ref] = simulate_entry(entry, version_arn, noise, label_names)
-            yield _truth(entry)
+            yield Truth.of_entry(entry)
 
     def predict(image: str) -> Prediction:
         return Prediction(image, current.pop(image))

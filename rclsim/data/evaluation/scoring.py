@@ -46,7 +46,7 @@ import math
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,6 +55,9 @@ from rclsim.data.evaluation.report import Average, LabelMetrics, Report, _Curve,
 from rclsim.service.errors import RclsimError
 
 __all__ = ["Truth", "Prediction", "evaluate"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rclsim.data.manifest import ManifestEntry
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,13 @@ class Truth:
     image: str
     boxes: Sequence[tuple[str, Mapping[str, float]]] = ()
     labels: Sequence[str] = ()
+
+    @classmethod
+    def of_entry(cls, entry: ManifestEntry) -> Truth:
+        """A manifest entry's ground truth, keyed by its source-ref: ratio boxes for detection, class
+        names for classification (what ``rclsim evaluate`` and the fake's training score against)."""
+        boxes = [(b.name, entry.ratio_box(b)) for b in entry.boxes] if entry.width else []
+        return cls(entry.source_ref, boxes, () if boxes else tuple(entry.labels))
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         def truths() -> Any:
             for entry, labels in pairs:
                 current[entry.source_ref] = labels
-                boxes = [(b.name, entry.ratio_box(b)) for b in entry.boxes] if entry.width else []
-                yield Truth(entry.source_ref, boxes, () if boxes else tuple(entry.labels))
+                yield Truth.of_entry(entry)
 
         def predict(image: str) -> Prediction:
             return Prediction(image, current.pop(image))
