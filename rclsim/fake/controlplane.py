@@ -48,7 +48,7 @@ from rclsim.data.manifest.validation import _LineError, _parse
 from rclsim.data.manifest.writing import manifest_line
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import VersionDecl
-from rclsim.fake.lifecycle import NEVER_TRAINED, Lifecycle, OutputFiles, page
+from rclsim.fake.lifecycle import NEVER_TRAINED, STATUS_MESSAGES, Lifecycle, OutputFiles, page
 from rclsim.fake.objects import HOW_TO_GIVE_ONE
 from rclsim.fake.state import Resource, StateStore, VersionState
 from rclsim.service.apimodel import region_of
@@ -549,6 +549,22 @@ class ControlPlane:
         for key in ("VersionDescription", "KmsKeyId", "FeatureConfig"):
             if params.get(key) is not None:
                 doc[key] = params[key]
+        self._put_version(arn, project_arn, doc, params, op, "TRAINING_IN_PROGRESS", status, duration)
+        return {"ProjectVersionArn": arn}
+
+    def _put_version(
+        self,
+        arn: str,
+        project_arn: str,
+        doc: dict[str, Any],
+        params: Mapping[str, Any],
+        op: str,
+        status: str,
+        next_status: str,
+        seconds: float,
+    ) -> None:
+        """Store a new version (training or copying) with its tags, ``status`` until ``seconds`` (times
+        the time scale) from now, then ``next_status``."""
         now = self.clock.now()
         with self.state.transaction() as txn:
             if params.get("Tags"):
@@ -557,14 +573,13 @@ class ControlPlane:
             txn.put(
                 VersionState(
                     arn=arn,
-                    status="TRAINING_IN_PROGRESS",
+                    status=status,
                     changed_at=now,
-                    status_message="The model is being trained.",
-                    next_status=status,
-                    ready_at=now + duration * self.time_scale,
+                    status_message=STATUS_MESSAGES[status],
+                    next_status=next_status,
+                    ready_at=now + seconds * self.time_scale,
                 )
             )
-        return {"ProjectVersionArn": arn}
 
     def _write_output(self, decl: VersionDecl, output: Mapping[str, Any]) -> str | None:
         """Write a trained version's output files under its OutputConfig; why not, or None."""
@@ -701,21 +716,9 @@ class ControlPlane:
         for key in ("KmsKeyId",):
             if params.get(key) is not None:
                 doc[key] = params[key]
-        now = self.clock.now()
-        with self.state.transaction() as txn:
-            if params.get("Tags"):
-                self.tags.set_initial(txn, arn, params["Tags"], op)
-            txn.put_resource(Resource(VERSION, arn, destination, now, doc))
-            txn.put(
-                VersionState(
-                    arn=arn,
-                    status="COPYING_IN_PROGRESS",
-                    changed_at=now,
-                    status_message="The model is being copied.",
-                    next_status="COPYING_COMPLETED",
-                    ready_at=now + COPY_SECONDS * self.time_scale,
-                )
-            )
+        self._put_version(
+            arn, destination, doc, params, op, "COPYING_IN_PROGRESS", "COPYING_COMPLETED", COPY_SECONDS
+        )
         return {"ProjectVersionArn": arn}
 
     # -- tags: the resource must exist -----------------------------------------------------------------

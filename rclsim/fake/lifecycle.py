@@ -65,7 +65,7 @@ from typing import Any, Protocol
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import Declarations, VersionDecl
 from rclsim.fake.state import StateStore, Transaction, Usage, VersionState
-from rclsim.service.apimodel import parse_version_arn, region_of
+from rclsim.service.apimodel import parse_version_arn
 from rclsim.service.errors import service_error
 
 __all__ = ["Lifecycle", "Catalog", "OutputFiles", "START_FROM", "STATUS_MESSAGES", "page"]
@@ -526,34 +526,6 @@ class Lifecycle:
         rows.sort(key=lambda r: (r.get("CreationTimestamp") or epoch, r["ProjectVersionArn"]), reverse=True)
         page_rows, token = page(rows, params, {"p": project_arn, "n": names}, op)
         out: dict[str, Any] = {"ProjectVersionDescriptions": page_rows}
-        if token:
-            out["NextToken"] = token
-        return out
-
-    def describe_projects(
-        self, params: Mapping[str, Any], op: str = "DescribeProjects", *, region: str | None = None
-    ) -> dict[str, Any]:
-        """The projects, oldest first, in pages; ``region``: only that region's (a client of one
-        region lists its own projects), None: every region's."""
-        features = params.get("Features") or ["CUSTOM_LABELS"]
-        names = params.get("ProjectNames")
-        rows = []
-        if "CUSTOM_LABELS" in features:
-            for arn, created in self._project_arns().items():
-                name = arn.split(":project/", 1)[-1].rsplit("/", 1)[0]
-                if names is not None and name not in names:
-                    continue
-                if region is not None and region_of(arn) != region:
-                    continue
-                row: dict[str, Any] = {"ProjectArn": arn}
-                if created is not None:
-                    row["CreationTimestamp"] = created
-                row["Status"] = "CREATED"
-                rows.append(row)
-        epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-        rows.sort(key=lambda r: (r.get("CreationTimestamp") or epoch, r["ProjectArn"]))
-        page_rows, token = page(rows, params, {"n": names, "f": features}, op)
-        out: dict[str, Any] = {"ProjectDescriptions": page_rows}
         if token:
             out["NextToken"] = token
         return out

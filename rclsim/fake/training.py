@@ -82,6 +82,7 @@ from rclsim.data.evaluation import Prediction, Truth, evaluate
 from rclsim.data.manifest import CLASSIFICATION, DETECTION, ManifestEntry
 from rclsim.fake.recordings import ImageRef, Recording
 from rclsim.fake.simulation.noise import NoiseModel
+from rclsim.fake.simulation.source import simulated_recording
 from rclsim.fake.simulation.synthesis import simulate_entry
 
 __all__ = [
@@ -461,21 +462,8 @@ class TrainedSource:
         entry = matcher.find(image) if matcher is not None else None
         if matcher is None or entry is None:
             return []
-        labels = simulate_entry(entry, project_version_arn, self.noise, matcher.label_names)
-        return [
-            Recording(
-                path=Path(project_version_arn),
-                project_version_arn=project_version_arn,
-                region=None,
-                image=image,
-                width=entry.width,
-                height=entry.height,
-                min_confidence=0.0,
-                max_results=None,
-                recorded_at=None,
-                labels=tuple(labels),
-            )
-        ]
+        path = Path(project_version_arn)
+        return [simulated_recording(entry, project_version_arn, self.noise, matcher.label_names, image, path)]
 
     def not_found_message(self, project_version_arn: str, image: ImageRef) -> str:
         matcher = self._matcher(project_version_arn)

@@ -19,7 +19,27 @@ from rclsim.fake.simulation.noise import NoiseModel
 from rclsim.fake.simulation.synthesis import simulate_entry
 from rclsim.service.errors import RclsimError
 
-__all__ = ["SimSource", "sim_arns"]
+__all__ = ["SimSource", "sim_arns", "simulated_recording"]
+
+
+def simulated_recording(
+    entry: Any, arn: str, noise: NoiseModel, label_names: Sequence[str], image: ImageRef, path: Path
+) -> Recording:
+    """The simulated answer for a ground-truth entry, handed to the core as a recording made at
+    MinConfidence 0 with no MaxResults, so the core filters it as it filters a real one."""
+    labels = simulate_entry(entry, arn, noise, label_names)
+    return Recording(
+        path=path,
+        project_version_arn=arn,
+        region=None,
+        image=image,
+        width=entry.width,
+        height=entry.height,
+        min_confidence=0.0,
+        max_results=None,
+        recorded_at=None,
+        labels=tuple(labels),
+    )
 
 
 def sim_arns(manifest: str | os.PathLike[str], region: str = "us-east-1") -> tuple[str, str]:
@@ -113,21 +133,7 @@ class SimSource:
         entry = self.find_entry(image)
         if entry is None or project_version_arn != self.arn:
             return []
-        labels = simulate_entry(entry, self.arn, self.noise, self.label_names)
-        return [
-            Recording(
-                path=self.path,
-                project_version_arn=self.arn,
-                region=None,
-                image=image,
-                width=entry.width,
-                height=entry.height,
-                min_confidence=0.0,
-                max_results=None,
-                recorded_at=None,
-                labels=tuple(labels),
-            )
-        ]
+        return [simulated_recording(entry, self.arn, self.noise, self.label_names, image, self.path)]
 
     def not_found_message(self, project_version_arn: str, image: ImageRef) -> str:
         if project_version_arn != self.arn:
