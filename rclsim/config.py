@@ -14,6 +14,13 @@ RCLSIM_RECORDINGS        recordings folders, separated by ``os.pathsep``,     (n
                          searched before the built-in ones
 RCLSIM_STRICT            ``1``/``true``: inexact replays are errors (aws:     off
                          a live response that breaks the schema)
+RCLSIM_MATCH             replay: how a request finds its recording:           sha256
+                         ``sha256`` (its bytes or S3 object), ``pixels``
+                         (also: a recorded image of the same size within 6
+                         bits of perceptual hash, for images re-encoded
+                         before they are sent), ``default`` (also: the
+                         model's ``default.json``) or ``pixels,default``
+                         (see :mod:`rclsim.fake.recordings.store`)
 RCLSIM_TIME_SCALE        fakes: multiply the service's durations by this      0 (instant)
                          (0 to 1000; 1 is real time)
 RCLSIM_STATE_DIR         fakes: folder of the model state file, shared by     CLI: ``.rclsim``;
@@ -56,7 +63,7 @@ from typing import Any
 
 from rclsim.service.errors import RclsimError
 
-__all__ = ["Settings", "resolve", "setting", "env_value", "FRONT_ENDS"]
+__all__ = ["Settings", "resolve", "setting", "example", "env_value", "FRONT_ENDS", "MATCHES"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -72,6 +79,15 @@ BACKENDS = {
 }
 BACKEND_NAMES = tuple(BACKENDS)
 RECORD_MODES = ("none", "once", "new", "all")
+#: How the replay backend finds a request's recording (:func:`rclsim.fake.recordings.parse_match`
+#: reads them; its normal forms are these): the exact bytes or S3 object only, then the opt-in
+#: fallbacks for images re-encoded before they are sent (tried in this order).
+MATCHES = {
+    "sha256": "the image's bytes or S3 object only, the default",
+    "pixels": "also a recorded image of the same size within 6 bits of perceptual hash",
+    "default": "also the model's default.json",
+    "pixels,default": "pixels, then default",
+}
 OUTPUTS = ("json", "text", "table")
 #: Slower than real time is allowed (a test of a user's patience), but not without bound. (The same
 #: bound as rclsim.fake.clock's; config imports only rclsim.service.errors, so that any module may read
@@ -111,6 +127,19 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
         return str(text)
 
     return convert
+
+
+def _match(value: Any, label: str) -> str:
+    """One of :data:`MATCHES`, in any case and with spaces around the comma; ``default,pixels`` is
+    ``pixels,default`` (the fallbacks are always tried pixels first)."""
+    names = [part.strip().lower() for part in value.split(",")] if isinstance(value, str) else None
+    if names is not None and len(names) > 1:
+        names = [name for name in names if name != "sha256"]  # sha256 is always tried first
+    key = None if names is None else ",".join(n for n in ("sha256", "pixels", "default") if n in names)
+    if names is None or key not in MATCHES:
+        known = ", ".join(f"{k} ({v})" for k, v in MATCHES.items())
+        raise _bad(label, value, f"is not a way to match recordings; choose one of: {known}")
+    return key
 
 
 def _backend(value: Any, label: str) -> str:
@@ -242,6 +271,7 @@ _SPECS = {
             from_env=_folder_list,
         ),
         _Spec("strict", "RCLSIM_STRICT", _flag, False, _cli("--strict")),
+        _Spec("match", "RCLSIM_MATCH", _match, "sha256", _cli("--match", "HOW")),
         _Spec("time_scale", "RCLSIM_TIME_SCALE", _time_scale, 0.0, _cli("--time-scale", "X")),
         _Spec("state_dir", "RCLSIM_STATE_DIR", _path, None, _cli("--state-dir", "DIR")),
         _Spec("s3_dir", "RCLSIM_S3_DIR", _path, None, _cli("--s3-dir", "DIR")),
@@ -302,6 +332,20 @@ def hint(name: str, front_end: str = "api") -> str:
     return f"{given} or {spec.env}" if spec.env else given
 
 
+def example(name: str, value: str, front_end: str = "api") -> str:
+    """How a user of ``front_end`` sets setting ``name`` (one that takes a value) to ``value``, for
+    messages that suggest it: ``--match pixels or RCLSIM_MATCH=pixels`` (CLI), ``match='pixels' or
+    RCLSIM_MATCH=pixels`` (Python), ``RCLSIM_MATCH=pixels`` (pytest, which has no option for it)."""
+    _check_front_end(front_end)
+    spec = _SPECS[name]
+    if front_end in spec.options:
+        given: str | None = f"{spec.options[front_end][0]} {value}"
+    else:
+        given = f"{name}={value!r}" if front_end == "api" else None
+    variable = f"{spec.env}={value}" if spec.env else None
+    return " or ".join(part for part in (given, variable) if part)
+
+
 def setting(
     name: str, value: Any = None, *, front_end: str = "api", environ: Mapping[str, str] | None = None
 ) -> Any:
@@ -332,6 +376,7 @@ class Settings:
     backend: str = "replay"
     recordings: tuple[Path, ...] = ()
     strict: bool = False
+    match: str = "sha256"
     time_scale: float = 0.0
     state_dir: Path | None = None
     s3_dir: Path | None = None
@@ -356,6 +401,10 @@ class Settings:
 
     def option(self, name: str) -> str:
         return option_label(name, self.front_end)
+
+    def example(self, name: str, value: str) -> str:
+        """How this front-end's user sets ``name`` to ``value`` (see :func:`example`)."""
+        return example(name, value, self.front_end)
 
     def explicit(self, name: str) -> bool:
         """Whether setting ``name`` was given as an option (not a variable or the default)."""
@@ -386,6 +435,13 @@ def resolve(front_end: str = "api", *, environ: Mapping[str, str] | None = None,
                 f"{settings.option('backend')} aws"
             )
         settings = dataclasses.replace(settings, record_mode=None)  # RCLSIM_RECORD_MODE: aws only
+    if settings.match != "sha256" and settings.backend != "replay":
+        if settings.explicit("match"):
+            raise RclsimError(
+                f"{settings.option('match')} {settings.match} picks how recordings are matched: it needs "
+                f"{settings.option('backend')} replay (the {settings.backend} backend reads no recordings)"
+            )
+        settings = dataclasses.replace(settings, match="sha256")  # RCLSIM_MATCH: replay only
     return settings
 
 

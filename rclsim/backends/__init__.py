@@ -29,6 +29,7 @@ def get_backend(
     recordings: Iterable[str | os.PathLike[str]] | None = None,
     include_builtin: bool = True,
     strict: bool | None = None,
+    match: str | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
@@ -52,8 +53,12 @@ def get_backend(
     :mod:`rclsim.config`); a bad value is an :class:`~rclsim.service.errors.RclsimError` naming the option or
     variable. replay: ``recordings`` folders (``RCLSIM_RECORDINGS``) searched before the built-in
     article fixtures (``include_builtin=False`` leaves those out); ``strict`` (``RCLSIM_STRICT``) turns
-    inexact answers into errors; ``time_scale`` (``RCLSIM_TIME_SCALE``, else 0: instant) multiplies
-    the service's durations; ``state_dir`` (``RCLSIM_STATE_DIR``) keeps model state in a file shared
+    inexact answers into errors; ``match`` (``RCLSIM_MATCH``, else ``"sha256"``: the image's bytes or S3
+    object) switches on the fallbacks for images re-encoded before they are sent: ``"pixels"`` (a
+    recorded image of the same size within 6 bits of perceptual hash, :mod:`rclsim.data.phash`),
+    ``"default"`` (the model's ``default.json``) or ``"pixels,default"`` (an explicit ``match`` needs
+    the replay backend); ``time_scale`` (``RCLSIM_TIME_SCALE``, else 0: instant) multiplies the
+    service's durations; ``state_dir`` (``RCLSIM_STATE_DIR``) keeps model state in a file shared
     by processes, else fresh state in memory; ``clock`` and ``prices`` replace the real clock and the
     price table (``RCLSIM_PRICES``, else the built-in one).
     aws: ``region``, ``profile``, ``endpoint_url`` (``RCLSIM_REGION`` or ``AWS_REGION``,
@@ -75,6 +80,7 @@ def get_backend(
         backend=name or None,
         recordings=recordings,
         strict=strict,
+        match=match,
         region=region,
         profile=profile,
         endpoint_url=endpoint_url,
@@ -126,6 +132,8 @@ def backend_from_settings(
 
         prices = PriceTable.load(settings.prices, given_by=settings.origin.get("prices"))
     if settings.backend == "replay":
+        import functools
+
         from rclsim.backends.fake import ReplayBackend
         from rclsim.fake.objects import objects_from_settings
 
@@ -139,6 +147,8 @@ def backend_from_settings(
             prices=prices,
             region=settings.region,
             objects=objects_from_settings(settings),
+            match=settings.match,
+            match_hint=functools.partial(settings.example, "match"),
         )
     if settings.backend == "aws":
         from rclsim.backends.aws import AwsBackend
@@ -172,7 +182,7 @@ def backend_from_settings(
         if settings.manifest is None:
             raise RclsimError(f"the sim backend needs a manifest ({settings.hint('manifest')})")
         objects = objects_from_settings(settings)  # a bad setting is refused before the state opens
-        sim = SimBackend(
+        return SimBackend(
             settings.manifest,
             noise=noise_from_settings(settings, noise),
             strict=settings.strict,
@@ -181,7 +191,6 @@ def backend_from_settings(
             clock=clock,
             prices=prices,
             region=settings.region,
+            objects=objects,
         )
-        sim.core.objects = objects
-        return sim
     raise AssertionError(f"resolve() let an unknown backend through: {settings.backend!r}")

@@ -8,7 +8,7 @@ the call to the core, which plays the service.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ from rclsim.fake.core import FakeRekognition, ReplaySource
 from rclsim.fake.cost import Bill, PriceTable
 from rclsim.fake.declarations import Declarations
 from rclsim.fake.objects import ObjectStore
-from rclsim.fake.recordings import RecordingStore
+from rclsim.fake.recordings import PixelHasher, RecordingStore, parse_match
 from rclsim.fake.state import StateStore
 from rclsim.service.apimodel import OPERATIONS
 from rclsim.service.constraints import client_side_check, parameters_ok
+from rclsim.service.errors import RecordingError
 
 __all__ = ["FakeBackend", "ReplayBackend"]
 
@@ -153,7 +154,15 @@ def _as_sent(params: dict[str, Any]) -> dict[str, Any]:
 class ReplayBackend(FakeBackend):
     """Answers from recorded responses (see :mod:`rclsim.fake.recordings`); knows the models declared in
     ``models.json`` beside them, and keeps their state in ``state_dir`` (default: in memory); reads
-    and writes S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`)."""
+    and writes S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`).
+
+    ``match`` is how a request finds its recording (``"sha256"``, the default; ``"pixels"``,
+    ``"default"`` or ``"pixels,default"`` switch on the fallbacks for re-encoded images: see
+    :mod:`rclsim.fake.recordings.store`). The pixel match gets its perceptual hasher
+    (:data:`rclsim.data.phash.PHASH`) from here, as the fake may not import OpenCV; it is imported
+    only when ``match`` names ``pixels``, so the default costs no OpenCV import. ``match_hint(value)``
+    says how the user sets ``match`` to ``value`` in the front-end they used (the not-found message
+    suggests it; :func:`rclsim.config.example`)."""
 
     name = "replay"
 
@@ -169,8 +178,16 @@ class ReplayBackend(FakeBackend):
         prices: PriceTable | None = None,
         region: str | None = None,
         objects: ObjectStore | None = None,
+        match: str = "sha256",
+        match_hint: Callable[[str], str] | None = None,
     ) -> None:
-        self.store = RecordingStore(recordings, include_builtin=include_builtin)
+        self.store = RecordingStore(
+            recordings,
+            include_builtin=include_builtin,
+            match=match,
+            pixels=_pixel_hasher(match),
+            match_hint=match_hint,
+        )
         super().__init__(
             fake_core(
                 ReplaySource(self.store),
@@ -184,3 +201,17 @@ class ReplayBackend(FakeBackend):
             ),
             region=region,
         )
+
+
+def _pixel_hasher(match: str) -> PixelHasher | None:
+    """The perceptual hasher when ``match`` names the pixel match (a bad ``match`` is the store's
+    error), else None: OpenCV is imported only by those who match pixels."""
+    try:
+        wanted = "pixels" in parse_match(match)
+    except RecordingError:  # the store says what is wrong with it
+        return None
+    if not wanted:
+        return None
+    from rclsim.data.phash import PHASH
+
+    return PHASH

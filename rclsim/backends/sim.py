@@ -13,12 +13,17 @@ from typing import Any
 from rclsim.backends.fake import FakeBackend, fake_core
 from rclsim.fake.clock import Clock
 from rclsim.fake.cost import PriceTable
+from rclsim.fake.objects import ObjectStore
 from rclsim.fake.simulation import NoiseModel, SimSource
 
 __all__ = ["SimBackend"]
 
 
 class SimBackend(FakeBackend):
+    """The fake core over a simulation of ``manifest``; reads and writes S3 objects (datasets'
+    manifests and images, training output, images named by ``S3Object``) through ``objects`` (see
+    :mod:`rclsim.fake.objects`; None: no S3)."""
+
     name = "sim"
 
     def __init__(
@@ -32,6 +37,7 @@ class SimBackend(FakeBackend):
         clock: Clock | None = None,
         prices: PriceTable | None = None,
         region: str | None = None,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.source = SimSource(manifest, noise)
         super().__init__(
@@ -43,6 +49,7 @@ class SimBackend(FakeBackend):
                 time_scale=time_scale,
                 strict=strict,
                 prices=prices,
+                objects=objects,
             ),
             region=region,
         )

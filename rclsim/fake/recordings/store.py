@@ -30,11 +30,12 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rclsim.config import example
 from rclsim.data.imageinfo import NotAnImage, read_image_info
 from rclsim.fake.recordings.answer_files import rank_by_key
 from rclsim.fake.recordings.index import _FolderIndex
@@ -49,8 +50,6 @@ __all__ = ["RecordingStore", "builtin_recordings_dir", "MATCH_FALLBACKS", "DEFAU
 MATCH_FALLBACKS = ("pixels", "default")
 #: The file name (compared in lower case) of a model's default answer.
 DEFAULT_NAME = "default.json"
-#: How users switch a fallback on, as the not-found message words it (the setting the backends read).
-_MATCH_SETTING = "RCLSIM_MATCH"
 
 
 def parse_match(match: str) -> tuple[str, ...]:
@@ -87,7 +86,10 @@ class RecordingStore:
     ``match`` switches on the fallbacks of the module docstring (``"sha256"``: none, the default;
     ``"pixels"``, ``"default"``, ``"pixels,default"``); ``pixels`` is the perceptual hasher the pixel
     match uses (:data:`rclsim.data.phash.PHASH`; handed in, as this layer may not import OpenCV), needed
-    when ``match`` names ``pixels`` and used by the not-found message when given.
+    when ``match`` names ``pixels`` and used by the not-found message when given. ``match_hint(value)``
+    says how the user sets ``match`` to ``value`` where they set it (the backend passes the
+    front-end's spelling, ``--match pixels or RCLSIM_MATCH=pixels``; by default Python's, as
+    :func:`rclsim.config.example` words it): the not-found message suggests it.
     """
 
     def __init__(
@@ -97,9 +99,11 @@ class RecordingStore:
         include_builtin: bool = True,
         match: str = "sha256",
         pixels: PixelHasher | None = None,
+        match_hint: Callable[[str], str] | None = None,
     ):
         self.dirs: list[Path] = [Path(d) for d in dirs]
         self._fallbacks = parse_match(match)
+        self._match_hint = match_hint or functools.partial(example, "match")
         if "pixels" in self._fallbacks and pixels is None:
             raise RecordingError(
                 "recordings match 'pixels' needs a pixel hasher (pixels=rclsim.data.phash.PHASH)"
@@ -253,9 +257,8 @@ class RecordingStore:
                     parts.append(
                         f"{said}: if the image was re-encoded before it was sent (AWS's local-image "
                         f"sample re-saves it with PIL; its video sample JPEG-encodes frames), its bytes "
-                        f"never match a recording; match by pixels instead ({_MATCH_SETTING}=pixels: "
-                        f"the same size and a "
-                        f"perceptual hash{limit})."
+                        f"never match a recording; match by pixels instead ({self._match_hint('pixels')}: "
+                        f"the same size and a perceptual hash{limit})."
                     )
                 else:
                     parts.append(f"{said}, {self._pixel_verdict(image, width, height)}.")
@@ -263,8 +266,8 @@ class RecordingStore:
             declared = [r for r in self._defaults if r.project_version_arn in arns]
             if declared:
                 parts.append(
-                    f"The model's default answer {declared[0].path} answers only with "
-                    f"{_MATCH_SETTING}=default (or pixels,default)."
+                    f"The model's default answer {declared[0].path} answers only when switched on: "
+                    f"{self._match_hint('default')} (or pixels,default)."
                 )
         return "".join(" " + part for part in parts)
 

@@ -20,6 +20,7 @@ EXIT_SERVICE_ERROR = 255
 _SETTINGS_OPTIONS = (
     "backend",
     "strict",
+    "match",
     "time_scale",
     "state_dir",
     "s3_dir",

@@ -215,9 +215,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise RclsimError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         _say(f"warning: listening on {args.host}: other machines can reach the fake")
+    objects = backend.core.objects
+    s3 = (
+        f"S3: {objects.describe()}"
+        if objects is not None
+        else "no S3 (give --s3-dir DIR or --s3-endpoint-url URL)"
+    )
     _say(
         f"rclsim: serving the fake Rekognition on {server.url} (state in "
-        f"{backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g}); Ctrl-C stops it"
+        f"{backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g}; {s3}); Ctrl-C stops it"
     )
     _say(f"  try: aws rekognition describe-projects --endpoint-url {server.url} --region ap-northeast-1")
     import signal

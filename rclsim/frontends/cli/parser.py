@@ -60,6 +60,17 @@ def _common_options(suppress: bool) -> _Parser:
         help="replay: fail instead of warning when a recording cannot answer the parameters "
         "exactly; aws: fail when a live response breaks the schema. Env RCLSIM_STRICT",
     )
+    g.add_argument(
+        "--match",
+        metavar="HOW",
+        default=default,
+        help="replay: how a request finds its recording. sha256 (default): the image's exact bytes or "
+        "S3 object. Code that re-encodes the image before sending it (AWS's local-image sample "
+        "re-saves it with PIL; its video sample JPEG-encodes frames) never matches that way; opt in to "
+        "pixels: also a recorded image of the same width and height whose perceptual hash is within 6 "
+        "bits of 64 (the image files must lie in the recordings folders); default: also the model's "
+        "default.json answer; or pixels,default. Env RCLSIM_MATCH",
+    )
     g.add_argument("--region", default=default, help="aws: AWS region. Env RCLSIM_REGION, then boto3's")
     g.add_argument("--profile", default=default, help="aws: AWS profile. Env RCLSIM_PROFILE, then boto3's")
     g.add_argument(
