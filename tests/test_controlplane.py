@@ -625,3 +625,44 @@ def test_a_refused_manifest_fails_training_and_its_summary_says_why(core, clock,
     assert summary["errors"][0]["code"] == "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT"
     with pytest.raises(KeyError):  # nothing else was written for a failed training
         s3.get("out", "lot/EvaluationResultSummary-lot-v1.json")
+
+
+def _reencoded(data: bytes) -> bytes:
+    """What AWS's local-image sample does to an image before sending it (a decode and a re-save)."""
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+@pytest.mark.parametrize("match_pixels", [False, True])
+def test_a_re_saved_image_matches_a_trained_version_only_with_the_pixel_match(s3, clock, match_pixels):
+    from rclsim.data.phash import PHASH
+
+    core = FakeRekognition(
+        ReplaySource(RecordingStore()),
+        declarations=Declarations.load([]),
+        clock=clock,
+        time_scale=1.0,
+        objects=s3,
+        pixels=PHASH if match_pixels else None,
+    )
+    _, arn = _trained(core, clock)
+    _call(core, "StartProjectVersion", ProjectVersionArn=arn, MinInferenceUnits=1)
+    clock.advance(3600)
+    original = s3.get("data", "imgs/7.jpg")
+    resaved = _reencoded(original)
+    assert resaved != original
+    if not match_pixels:
+        code, _ = _error(core, "DetectCustomLabels", ProjectVersionArn=arn, Image={"Bytes": resaved})
+        assert code == "RecordingNotFoundException"
+        return
+    answer = _call(
+        core, "DetectCustomLabels", ProjectVersionArn=arn, Image={"Bytes": resaved}, MinConfidence=0
+    )
+    assert answer == _call(
+        core, "DetectCustomLabels", ProjectVersionArn=arn, Image={"Bytes": original}, MinConfidence=0
+    )
+    picture = np.zeros((240, 320, 3), np.uint8)
+    cv2.circle(picture, (230, 150), 70, (255, 128, 0), -1)
+    other = cv2.imencode(".jpg", picture)[1].tobytes()  # same size, another picture: still not found
+    code, _ = _error(core, "DetectCustomLabels", ProjectVersionArn=arn, Image={"Bytes": other})
+    assert code == "RecordingNotFoundException"

@@ -121,6 +121,8 @@ class ControlPlane:
         self._decls: dict[str, tuple[float, VersionDecl]] = {}
         self._entries: dict[str, tuple[ManifestEntry, ...]] = {}
         self._lock = threading.Lock()
+        #: The opt-in pixel match's hasher for trained versions (the core passes the backend's).
+        self.pixels: Any = None
         lifecycle.catalog = self
 
     # The parts are made when first used: a process that only detects never imports them (training
@@ -155,7 +157,7 @@ class ControlPlane:
         """Answers DetectCustomLabels for the versions trained here, from their ground truth."""
         from rclsim.fake.training import TrainedSource
 
-        return TrainedSource(self.version_entries, self.objects)
+        return TrainedSource(self.version_entries, self.objects, pixels=self.pixels)
 
     def made(self, arn: str) -> bool:
         """True for a version this control plane made (known through :meth:`version`)."""

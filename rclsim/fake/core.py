@@ -42,6 +42,7 @@ from rclsim.fake.declarations import Declarations
 from rclsim.fake.labelcopy import Copier, copier_for, copy_labels
 from rclsim.fake.lifecycle import Lifecycle
 from rclsim.fake.recordings import ImageRef, Recording, RecordingStore, image_ref_from_param, sha256_hex
+from rclsim.fake.recordings.pixels import PixelHasher
 from rclsim.fake.state import StateStore
 from rclsim.service import apimodel
 from rclsim.service.constraints import require_valid
@@ -250,7 +251,9 @@ class FakeRekognition:
     through it too.
     ``declarations`` are the models it knows (besides those the source answers for), ``state`` where
     their statuses live (default: fresh, in memory), ``clock`` and ``time_scale`` how time passes
-    (0: every transition is instant), ``prices`` the cost meter's price table.
+    (0: every transition is instant), ``prices`` the cost meter's price table, ``pixels`` the opt-in
+    pixel match's hasher for versions trained here (``--match pixels``; recordings get theirs in the
+    store).
     """
 
     def __init__(
@@ -264,6 +267,7 @@ class FakeRekognition:
         strict: bool = False,
         objects: ObjectReader | None = None,
         prices: PriceTable | None = None,
+        pixels: PixelHasher | None = None,
     ) -> None:
         self.source = source  # (the setter below also decides whether answers may be kept)
         self.strict = strict
@@ -279,6 +283,7 @@ class FakeRekognition:
         )
         #: Projects, datasets, training, copies, tags and policies (:mod:`rclsim.fake.controlplane`).
         self.control = ControlPlane(self.lifecycle, objects=lambda: self.objects)
+        self.control.pixels = pixels
         self._prices = prices
         # Images sent as Bytes that passed the image checks, with their SHA-256: a test that sends the
         # same image call after call has it checked and hashed once. Keyed by the bytes themselves

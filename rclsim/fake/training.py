@@ -81,6 +81,7 @@ from typing import Any, Protocol
 from rclsim.data.evaluation import Prediction, Truth, evaluate
 from rclsim.data.manifest import CLASSIFICATION, DETECTION, ManifestEntry
 from rclsim.fake.recordings import ImageRef, Recording
+from rclsim.fake.recordings.pixels import PixelHasher
 from rclsim.fake.simulation.noise import NoiseModel
 from rclsim.fake.simulation.source import simulated_recording
 from rclsim.fake.simulation.synthesis import simulate_entry
@@ -321,8 +322,15 @@ class EntryMatcher:
 
     ``label_names`` are the entries' labels, sorted: the simulation's ``label_names``."""
 
-    def __init__(self, entries: Iterable[ManifestEntry], read: Callable[[str], bytes | None]) -> None:
+    def __init__(
+        self,
+        entries: Iterable[ManifestEntry],
+        read: Callable[[str], bytes | None],
+        pixels: PixelHasher | None = None,
+    ) -> None:
         self._read = read
+        self._pixels = pixels
+        self._by_size: dict[tuple[int, int], list[tuple[int, ManifestEntry]]] = {}
         self._by_ref: dict[str, ManifestEntry] = {}
         self._by_name: dict[str, list[ManifestEntry]] = {}
         names: set[str] = set()
@@ -354,6 +362,10 @@ class EntryMatcher:
                             unreadable += 1
                             continue
                         by_sha.setdefault(hashlib.sha256(data).hexdigest(), entry)
+                        if self._pixels is not None:
+                            fp = self._pixels.fingerprint(data)
+                            if fp is not None:
+                                self._by_size.setdefault((fp[0], fp[1]), []).append((fp[2], entry))
                     self.unreadable = unreadable
                     self._by_sha = by_sha
         return self._by_sha
@@ -367,8 +379,25 @@ class EntryMatcher:
             if bare:
                 return bare[0]
         if image.sha256 is not None:
-            return self._sha_index().get(image.sha256)
+            found = self._sha_index().get(image.sha256)
+            if found is not None or self._pixels is None or image.data is None:
+                return found
+            return self._nearest(image.data)
         return None
+
+    def _nearest(self, data: Any) -> ManifestEntry | None:
+        """The opt-in pixel match (``--match pixels``): the dataset image of the same size whose
+        perceptual hash is nearest, within the hasher's distance (a re-saved or re-encoded image)."""
+        assert self._pixels is not None
+        fp = self._pixels.fingerprint(data)
+        if fp is None:
+            return None
+        best: tuple[int, ManifestEntry] | None = None
+        for bits, entry in self._by_size.get((fp[0], fp[1]), ()):
+            distance = self._pixels.distance(fp[2], bits)
+            if distance <= self._pixels.max_distance and (best is None or distance < best[0]):
+                best = (distance, entry)
+        return best[1] if best is not None else None
 
 
 # -- the trained model as a response source ------------------------------------------------------------
@@ -416,9 +445,12 @@ class TrainedSource:
         versions: Callable[[str], Sequence[ManifestEntry] | None],
         objects: Callable[[], _Objects | None],
         noise: NoiseModel | None = None,
+        pixels: PixelHasher | None = None,
     ) -> None:
         self._versions = versions
         self._objects = objects
+        #: The opt-in pixel match's hasher (``--match pixels``; handed in: this layer has no OpenCV).
+        self.pixels = pixels
         self.noise = noise or NoiseModel()
         self._entries: dict[str, Sequence[ManifestEntry]] = {}
         self._matchers: dict[str, tuple[_Objects | None, EntryMatcher]] = {}
@@ -442,7 +474,7 @@ class TrainedSource:
             if found is None:
                 return None
             entries = tuple(found)
-        matcher = EntryMatcher(entries, _reader(store))
+        matcher = EntryMatcher(entries, _reader(store), self.pixels)
         with self._lock:
             while len(self._entries) >= _KEPT_VERSIONS and arn not in self._entries:
                 oldest = next(iter(self._entries))
