@@ -95,7 +95,7 @@ def test_a_bad_match_is_one_error_naming_where_it_came_from(
 
 def test_every_value_the_setting_offers_is_one_the_store_reads_as_itself() -> None:
     for value in MATCHES:
-        assert ",".join(parse_match(value)) or "sha256" == value
+        assert (",".join(parse_match(value)) or "sha256") == value
     for fallbacks in [("pixels",), ("default",), ("pixels", "default")]:
         assert ",".join(fallbacks) in MATCHES
 
