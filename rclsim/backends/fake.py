@@ -39,9 +39,11 @@ def fake_core(
     strict: bool,
     prices: PriceTable | None,
     objects: ObjectStore | None = None,
+    pixels: PixelHasher | None = None,
 ) -> FakeRekognition:
     """The fake core over ``source``, knowing the models declared in ``declaration_dirs``, reading
-    and writing S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`; None: no S3)."""
+    and writing S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`; None: no S3), with
+    ``pixels`` the opt-in pixel match's hasher for the versions it trains."""
     return FakeRekognition(
         source,
         declarations=Declarations.load(declaration_dirs),
@@ -51,6 +53,7 @@ def fake_core(
         strict=strict,
         prices=prices,
         objects=objects,
+        pixels=pixels,
     )
 
 
@@ -181,11 +184,12 @@ class ReplayBackend(FakeBackend):
         match: str = "sha256",
         match_hint: Callable[[str], str] | None = None,
     ) -> None:
+        pixels = _pixel_hasher(match)
         self.store = RecordingStore(
             recordings,
             include_builtin=include_builtin,
             match=match,
-            pixels=_pixel_hasher(match),
+            pixels=pixels,
             match_hint=match_hint,
         )
         super().__init__(
@@ -198,6 +202,7 @@ class ReplayBackend(FakeBackend):
                 strict=strict,
                 prices=prices,
                 objects=objects,
+                pixels=pixels,
             ),
             region=region,
         )
