@@ -147,15 +147,23 @@ class Flow:
     cwd: Path
     s3_dir: Path | None = None
     s3_url: str | None = None
+    #: How the same flow runs with rclsim's opt-in pixel match (``--match pixels``): another prefix
+    #: (``rclsim run --match pixels ...``) or other variables (another ``rclsim serve --match pixels``).
+    pixels_prefix: list[str] | None = None
+    pixels_env: dict[str, str] = field(default_factory=dict)
     found: dict[str, str] = field(default_factory=dict)
 
-    def run(self, *argv: str, env: dict[str, str] | None = None, check: bool = True) -> str:
-        """Run ``python argv...`` this flow's way; its stdout (stderr is shown when it fails)."""
-        command = [*self.prefix, PYTHON, *argv]
+    def run(
+        self, *argv: str, env: dict[str, str] | None = None, check: bool = True, pixels: bool = False
+    ) -> str:
+        """Run ``python argv...`` this flow's way (``pixels``: with ``--match pixels``); its stdout, and
+        its stderr too when ``check`` is off (a failing run's stderr is shown when ``check`` is on)."""
+        prefix = self.pixels_prefix if pixels and self.pixels_prefix is not None else self.prefix
+        command = [*prefix, PYTHON, *argv]
         proc = subprocess.run(
             command,
             cwd=self.cwd,
-            env={**self.env, **(env or {})},
+            env={**self.env, **(self.pixels_env if pixels else {}), **(env or {})},
             capture_output=True,
             text=True,
             timeout=TIMEOUT,
@@ -164,8 +172,15 @@ class Flow:
             assert proc.returncode == 0, f"{command} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout if check else proc.stdout + proc.stderr
 
-    def sample(self, name: str, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
-        return self.run(str(SAMPLES / name), *args, env=env, check=check)
+    def sample(
+        self,
+        name: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        pixels: bool = False,
+    ) -> str:
+        return self.run(str(SAMPLES / name), *args, env=env, check=check, pixels=pixels)
 
     def read_s3(self, bucket: str, key: str) -> bytes:
         if self.s3_url is not None:
@@ -224,7 +239,8 @@ def run_flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
     root = tmp_path_factory.mktemp("run-flow")
     s3_dir = write_s3_dir(root / "s3")
     prefix = [RCLSIM, "run", "--s3-dir", str(s3_dir), "--state-dir", str(root / "state"), "--"]
-    flow = Flow(prefix=prefix, env=_clean_env(), cwd=root, s3_dir=s3_dir)
+    pixels_prefix = [*prefix[:2], "--match", "pixels", *prefix[2:]]
+    flow = Flow(prefix=prefix, env=_clean_env(), cwd=root, s3_dir=s3_dir, pixels_prefix=pixels_prefix)
     flow.train()
     return flow
 
@@ -262,8 +278,11 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 @pytest.fixture(scope="module")
 def moto_s3() -> Iterator[str]:
     """A moto server on 127.0.0.1 (a free port) for S3; its URL."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # not a log line per request in failures
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -296,16 +315,20 @@ def serve_flow(tmp_path_factory: pytest.TempPathFactory, moto_s3: str) -> Iterat
     env = _clean_env()
     argv = [RCLSIM, "serve", "--port", "0", "--s3-endpoint-url", moto_s3, "--state-dir", str(root / "state")]
     proc, url = _start_serve(argv, root, env)
+    # The same state and S3, served with the opt-in pixel match, as a second server.
+    pixels_proc, pixels_url = _start_serve([*argv, "--match", "pixels"], root, env)
     try:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
             env.pop(name, None)  # the samples' profile gives the (dummy) keys, as on a user's machine
         env.update(aws_profile_files(root / "aws"))
         env.update({"AWS_ENDPOINT_URL_REKOGNITION": url, "AWS_ENDPOINT_URL_S3": moto_s3})
         flow = Flow(prefix=[], env=env, cwd=root, s3_url=moto_s3)
+        flow.pixels_env = {"AWS_ENDPOINT_URL_REKOGNITION": pixels_url}
         flow.train()
         yield flow
     finally:
         _stop(proc)
+        _stop(pixels_proc)
 
 
 FLOWS = ["run_flow", "serve_flow"]
@@ -441,33 +464,49 @@ def test_stop_sample_leaves_the_model_stopped(flow: Flow) -> None:
 
 
 # -- re-encoded images ------------------------------------------------------------------------------
-TRAINED_NO_PIXELS = (
-    "a trained version answers DetectCustomLabels only for its dataset images by S3 key or by the "
-    "sha256 of their bytes (rclsim/fake/training.py, EntryMatcher.find); bytes re-encoded from the "
-    "same pixels (the local-image sample's re-save, the video sample's frames) are not found "
-    "(RecordingNotFoundException), and the pixel match (--match pixels) reaches only the replay "
-    "RecordingStore"
+# The local-image sample re-saves the file and the video sample JPEG-encodes decoded frames, so their
+# bytes are no dataset image's: by default the fake says it does not know them (and how to match them),
+# with ``--match pixels`` it answers them as the dataset image of the same size and nearest pixels.
+
+
+TRAINED_HINT = (
+    "the not-found message of a trained version (rclsim/fake/training.py, TrainedSource."
+    "not_found_message) does not say that --match pixels would match re-encoded bytes, as the replay "
+    "store's does (RecordingStore's match_hint)"
 )
 
 
-@pytest.mark.xfail(reason=TRAINED_NO_PIXELS, strict=True)
+@pytest.mark.xfail(reason=TRAINED_HINT, strict=True)
+def test_re_encoded_image_by_default_is_not_found_and_the_error_says_how(
+    running: Flow, tmp_path: Path
+) -> None:
+    local = tmp_path / "16.jpg"
+    local.write_bytes(image_bytes(16))
+    out = running.sample("analyze_local_image.py", running.found["model"], str(local), check=False)
+    assert "Problem analyzing image" in out and "DetectCustomLabels operation" in out, out
+    assert "--match pixels" in out, out
+
+
 def test_local_image_sample_re_encodes_the_file_and_finds_labels(running: Flow, tmp_path: Path) -> None:
     local = tmp_path / "16.jpg"
     local.write_bytes(image_bytes(16))
-    out = running.sample("analyze_local_image.py", running.found["model"], str(local))
-    assert set(_boxes(out)) == {"car", "plate"}, out
+    drawn = tmp_path / "drawn.jpg"
+    model = running.found["model"]
+    out = running.sample("analyze_local_image.py", model, str(local), "--output", str(drawn), pixels=True)
+    boxes = _boxes(out)
+    assert set(boxes) == {"car", "plate"}, out
+    assert abs(boxes["plate"][1] - 180 / 320) < 0.1 and abs(boxes["plate"][2] - 140 / 240) < 0.1, out
+    assert cv2.imread(str(drawn)).shape == (SIZE[1], SIZE[0], 3)
 
 
-@pytest.mark.xfail(reason=TRAINED_NO_PIXELS, strict=True)
 def test_video_frames_sample_finds_labels_in_each_frame(running: Flow, tmp_path: Path) -> None:
     video = write_video(tmp_path / "lot.avi", [14, 15, 16])
     labels = tmp_path / "labels.json"
-    out = running.sample(
-        "analyze_video_frames.py", running.found["model"], str(video), "--output", str(labels)
-    )
+    model = running.found["model"]
+    out = running.sample("analyze_video_frames.py", model, str(video), "--output", str(labels), pixels=True)
     assert "Frames analyzed: 3" in out, out
-    found = json.loads(labels.read_text())
     by_time: dict[float, set[str]] = {}
-    for label in found:
+    for label in json.loads(labels.read_text()):
+        assert set(label["Geometry"]["BoundingBox"]) == {"Left", "Top", "Width", "Height"}
         by_time.setdefault(label["Timestamp"], set()).add(label["Name"])
     assert by_time == {0.0: {"car", "plate"}, 1000.0: {"car"}, 2000.0: {"car", "plate"}}, out
