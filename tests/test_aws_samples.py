@@ -128,10 +128,12 @@ def upload(s3_url: str) -> None:
 
 def write_video(path: Path, frames: list[int], fps: float = 1.0) -> Path:
     """An MJPG .avi of dataset images ``frames``, one a second by default."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, SIZE)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, SIZE)
     assert writer.isOpened()
     for i in frames:
-        writer.write(cv2.imdecode(np.frombuffer(image_bytes(i), np.uint8), cv2.IMREAD_COLOR))
+        frame = cv2.imdecode(np.frombuffer(image_bytes(i), np.uint8), cv2.IMREAD_COLOR)
+        assert frame is not None
+        writer.write(frame)
     writer.release()
     assert path.stat().st_size > 0
     return path
@@ -440,7 +442,8 @@ def test_start_detect_in_s3_lambda_then_stop(running: Flow, tmp_path: Path) -> N
     assert set(boxes) == {"car", "plate"}, out
     assert abs(boxes["car"][1] - 40 / 320) < 0.1 and abs(boxes["car"][2] - 40 / 240) < 0.1, out
     assert "Custom labels detected: 2" in out
-    assert cv2.imread(str(drawn)).shape == (SIZE[1], SIZE[0], 3)
+    written = cv2.imread(str(drawn))
+    assert written is not None and written.shape == (SIZE[1], SIZE[0], 3)
 
     # The Lambda handler: the image's bytes as base64 (unchanged file), then an S3 object.
     local = tmp_path / "17.jpg"
@@ -496,7 +499,8 @@ def test_local_image_sample_re_encodes_the_file_and_finds_labels(running: Flow, 
     boxes = _boxes(out)
     assert set(boxes) == {"car", "plate"}, out
     assert abs(boxes["plate"][1] - 180 / 320) < 0.1 and abs(boxes["plate"][2] - 140 / 240) < 0.1, out
-    assert cv2.imread(str(drawn)).shape == (SIZE[1], SIZE[0], 3)
+    written = cv2.imread(str(drawn))
+    assert written is not None and written.shape == (SIZE[1], SIZE[0], 3)
 
 
 def test_video_frames_sample_finds_labels_in_each_frame(running: Flow, tmp_path: Path) -> None:
