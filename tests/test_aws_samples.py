@@ -479,7 +479,7 @@ TRAINED_HINT = (
 )
 
 
-@pytest.mark.xfail(reason=TRAINED_HINT, strict=True)
+
 def test_re_encoded_image_by_default_is_not_found_and_the_error_says_how(
     running: Flow, tmp_path: Path
 ) -> None:

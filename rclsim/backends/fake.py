@@ -40,6 +40,7 @@ def fake_core(
     prices: PriceTable | None,
     objects: ObjectStore | None = None,
     pixels: PixelHasher | None = None,
+    match_hint: Callable[[str], str] | None = None,
 ) -> FakeRekognition:
     """The fake core over ``source``, knowing the models declared in ``declaration_dirs``, reading
     and writing S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`; None: no S3), with
@@ -54,6 +55,7 @@ def fake_core(
         prices=prices,
         objects=objects,
         pixels=pixels,
+        match_hint=match_hint,
     )
 
 
@@ -203,6 +205,7 @@ class ReplayBackend(FakeBackend):
                 prices=prices,
                 objects=objects,
                 pixels=pixels,
+                match_hint=match_hint,
             ),
             region=region,
         )

@@ -123,6 +123,8 @@ class ControlPlane:
         self._lock = threading.Lock()
         #: The opt-in pixel match's hasher for trained versions (the core passes the backend's).
         self.pixels: Any = None
+        #: How the user switches the pixel match on, in their front-end's words (None: Python's).
+        self.match_hint: Callable[[str], str] | None = None
         lifecycle.catalog = self
 
     # The parts are made when first used: a process that only detects never imports them (training
@@ -157,7 +159,10 @@ class ControlPlane:
         """Answers DetectCustomLabels for the versions trained here, from their ground truth."""
         from rclsim.fake.training import TrainedSource
 
-        return TrainedSource(self.version_entries, self.objects, pixels=self.pixels)
+        source = TrainedSource(self.version_entries, self.objects, pixels=self.pixels)
+        if self.match_hint is not None:
+            source.match_hint = self.match_hint
+        return source
 
     def made(self, arn: str) -> bool:
         """True for a version this control plane made (known through :meth:`version`)."""

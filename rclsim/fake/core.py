@@ -253,7 +253,7 @@ class FakeRekognition:
     their statuses live (default: fresh, in memory), ``clock`` and ``time_scale`` how time passes
     (0: every transition is instant), ``prices`` the cost meter's price table, ``pixels`` the opt-in
     pixel match's hasher for versions trained here (``--match pixels``; recordings get theirs in the
-    store).
+    store) and ``match_hint(value)`` how the user's front-end spells that setting, for messages.
     """
 
     def __init__(
@@ -268,6 +268,7 @@ class FakeRekognition:
         objects: ObjectReader | None = None,
         prices: PriceTable | None = None,
         pixels: PixelHasher | None = None,
+        match_hint: Callable[[str], str] | None = None,
     ) -> None:
         self.source = source  # (the setter below also decides whether answers may be kept)
         self.strict = strict
@@ -284,6 +285,7 @@ class FakeRekognition:
         #: Projects, datasets, training, copies, tags and policies (:mod:`rclsim.fake.controlplane`).
         self.control = ControlPlane(self.lifecycle, objects=lambda: self.objects)
         self.control.pixels = pixels
+        self.control.match_hint = match_hint
         self._prices = prices
         # Images sent as Bytes that passed the image checks, with their SHA-256: a test that sends the
         # same image call after call has it checked and hashed once. Keyed by the bytes themselves

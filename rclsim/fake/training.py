@@ -70,6 +70,7 @@ source-ref, so the same datasets and noise model give the same outcome in any pr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import threading
@@ -78,7 +79,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from rclsim.config import example
 from rclsim.data.evaluation import Prediction, Truth, evaluate
+from rclsim.data.imageinfo import NotAnImage, read_image_info
 from rclsim.data.manifest import CLASSIFICATION, DETECTION, ManifestEntry
 from rclsim.fake.recordings import ImageRef, Recording
 from rclsim.fake.recordings.pixels import PixelHasher
@@ -331,6 +334,7 @@ class EntryMatcher:
         self._read = read
         self._pixels = pixels
         self._by_size: dict[tuple[int, int], list[tuple[int, ManifestEntry]]] = {}
+        self._sizes: set[tuple[int, int]] = set()  # of the readable dataset images
         self._by_ref: dict[str, ManifestEntry] = {}
         self._by_name: dict[str, list[ManifestEntry]] = {}
         names: set[str] = set()
@@ -362,6 +366,11 @@ class EntryMatcher:
                             unreadable += 1
                             continue
                         by_sha.setdefault(hashlib.sha256(data).hexdigest(), entry)
+                        try:
+                            info = read_image_info(data)
+                            self._sizes.add((info.width, info.height))
+                        except NotAnImage:
+                            pass
                         if self._pixels is not None:
                             fp = self._pixels.fingerprint(data)
                             if fp is not None:
@@ -384,6 +393,16 @@ class EntryMatcher:
                 return found
             return self._nearest(image.data)
         return None
+
+    def same_size(self, data: Any) -> tuple[int, int] | None:
+        """The size of image bytes when a dataset image has it (then a re-encoded copy may be what was
+        sent), else None."""
+        try:
+            info = read_image_info(bytes(data))
+        except NotAnImage:
+            return None
+        size = (info.width, info.height)
+        return size if size in self._sizes else None
 
     def _nearest(self, data: Any) -> ManifestEntry | None:
         """The opt-in pixel match (``--match pixels``): the dataset image of the same size whose
@@ -451,6 +470,8 @@ class TrainedSource:
         self._objects = objects
         #: The opt-in pixel match's hasher (``--match pixels``; handed in: this layer has no OpenCV).
         self.pixels = pixels
+        #: How the user switches the pixel match on, in their front-end's words (for messages).
+        self.match_hint: Callable[[str], str] = functools.partial(example, "match")
         self.noise = noise or NoiseModel()
         self._entries: dict[str, Sequence[ManifestEntry]] = {}
         self._matchers: dict[str, tuple[_Objects | None, EntryMatcher]] = {}
@@ -516,5 +537,12 @@ class TrainedSource:
             message += (
                 f". {matcher.unreadable} of its {count} dataset images could not be read from "
                 f"{store.describe()}, so their bytes cannot be matched"
+            )
+        size = matcher.same_size(image.data) if self.pixels is None and image.data is not None else None
+        if size is not None:
+            message += (
+                f". A dataset image has the same size ({size[0]}x{size[1]}): if the code re-encodes images "
+                f"before sending them (AWS's local-image sample re-saves with PIL, its video sample "
+                f"JPEG-encodes frames), opt in to the pixel match: {self.match_hint('pixels')}"
             )
         return message + "."

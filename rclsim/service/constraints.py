@@ -56,7 +56,7 @@ class ParameterProblems:
 _UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\w", r"\p{Z}": r"\s"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     r"""A model pattern as a Python regex (TagKey's ``[\p{L}\p{Z}\p{N}...]`` included)."""
     for java, python in _UNICODE_CLASSES.items():

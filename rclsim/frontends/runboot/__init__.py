@@ -71,7 +71,12 @@ def _start() -> None:
         from rclsim.frontends.dropin import mock
 
         try:
-            active = mock(**_options())
+            # Resolved as the CLI resolves them (rclsim run exported them): messages then name the
+            # options the user gave to rclsim run (--match pixels), not Python's keywords.
+            from rclsim.backends import backend_from_settings
+            from rclsim.config import resolve
+
+            active = mock(backend_from_settings(resolve("cli", **_options())))
             active.__enter__()
         except Exception as exc:
             _state["error"] = exc
