@@ -376,13 +376,9 @@ def test_show_evaluation_sample_in_the_same_process_as_training(flow: Flow, tmp_
     _check_evaluation_table(out)
 
 
-def test_show_evaluation_sample_reads_the_summary_a_training_run_wrote(
-    flow: Flow, request: pytest.FixtureRequest
-) -> None:
+def test_show_evaluation_sample_reads_the_summary_a_training_run_wrote(flow: Flow) -> None:
     """train (one step) -> show evaluation (a later step): the summary file named by EvaluationResult
-    must still be in S3 for the later step."""
-    if flow.is_run:
-        request.applymarker(pytest.mark.xfail(reason=RUN_FORGETS_WRITES, strict=True))
+    must still be in S3 for the later step (rclsim run saves new objects into --s3-dir)."""
     out = flow.sample("show_evaluation.py", flow.found["project"], "v1")
     _check_evaluation_table(out)
 
@@ -399,14 +395,6 @@ def _check_evaluation_table(out: str) -> None:
         assert 0.0 <= float(f1) <= 1.0 and 0.0 <= float(recall) <= 1.0, out
         assert precision == "-" or 0.0 <= float(precision) <= 1.0, out
         assert threshold == "-" or 0.0 <= float(threshold) <= 1.0, out
-
-
-RUN_FORGETS_WRITES = (
-    "rclsim run --s3-dir DIR serves S3 from a moto server filled from DIR for one run only "
-    "(rclsim/frontends/cli/run.py, _serve_s3/_moto_s3: 'what is written there ends with it'), so the "
-    "training output (EvaluationResultSummary, manifests) written by the training run is gone in the "
-    "next run, and EvaluationResult.Summary names an object that no longer exists"
-)
 
 
 # -- start -> detect -> stop ------------------------------------------------------------------------
@@ -470,14 +458,6 @@ def test_stop_sample_leaves_the_model_stopped(flow: Flow) -> None:
 # The local-image sample re-saves the file and the video sample JPEG-encodes decoded frames, so their
 # bytes are no dataset image's: by default the fake says it does not know them (and how to match them),
 # with ``--match pixels`` it answers them as the dataset image of the same size and nearest pixels.
-
-
-TRAINED_HINT = (
-    "the not-found message of a trained version (rclsim/fake/training.py, TrainedSource."
-    "not_found_message) does not say that --match pixels would match re-encoded bytes, as the replay "
-    "store's does (RecordingStore's match_hint)"
-)
-
 
 
 def test_re_encoded_image_by_default_is_not_found_and_the_error_says_how(

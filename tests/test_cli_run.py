@@ -165,6 +165,7 @@ def test_s3_dir_is_served_by_a_local_moto_server(tmp_path: Path, capfd: pytest.C
         body = s3.get_object(Bucket="my-bucket", Key="test-qiita/note.txt")["Body"].read()
         print("BODY", body.decode())
         s3.put_object(Bucket="my-bucket", Key="out.txt", Body=b"x")
+        s3.put_object(Bucket="my-bucket", Key="test-qiita/note.txt", Body=b"changed in the run")
         print("KEYS", sorted(o["Key"] for o in s3.list_objects_v2(Bucket="my-bucket")["Contents"]))
         print("SAME", os.environ["AWS_ENDPOINT_URL_S3"] == os.environ.get("RCLSIM_S3_ENDPOINT_URL"))
         # The fake reads the image from the same S3 (no recording has this key: matched by content).
@@ -184,7 +185,9 @@ def test_s3_dir_is_served_by_a_local_moto_server(tmp_path: Path, capfd: pytest.C
     served = [line for line in err.splitlines() if "http://127.0.0.1:" in line]
     assert len(served) == 1 and "S3" in served[0] and "s3data" in served[0], err
     assert "LABELS ['car', 'vehicle_registration_plate']" in out
-    assert (data / "note.txt").read_bytes() == b"hello from s3data"  # the folder is only read
+    assert (data / "note.txt").read_bytes() == b"hello from s3data"  # an existing file is never overwritten
+    assert (tmp_path / "s3data" / "my-bucket" / "out.txt").read_bytes() == b"x"  # a new object is saved
+    assert "saved 1 new object" in err and "kept 1 file" in err, err
     assert "PUT /" not in err  # the server's request log stays out of the program's stderr
     (tmp_path / "s3data" / "x").mkdir()  # not a valid bucket name: one line, nothing run
     assert main(["run", "--s3-dir", str(tmp_path / "s3data"), "--", sys.executable, script]) == 1

@@ -24,8 +24,10 @@ Offline (choices, tested in tests/test_cli_run.py):
 - S3: ``--s3-endpoint-url URL`` points the command's S3 (``AWS_ENDPOINT_URL_S3``, botocore >= 1.31)
   and the fake's at URL. Otherwise, when moto's server is installed (``moto[server]``), a
   ``ThreadedMotoServer`` on 127.0.0.1 (a free port) serves S3 for the command's lifetime, to the
-  command and the fake alike, filled first from ``--s3-dir DIR`` (``DIR/BUCKET/KEY`` files; the folder
-  is only read, objects written during the run are gone after it); one line on stderr says where.
+  command and the fake alike, filled first from ``--s3-dir DIR`` (``DIR/BUCKET/KEY`` files); when the
+  command ends, the objects it (or the fake: training output) made are saved into ``DIR`` as new files,
+  so the next run sees them; a file that exists is never overwritten (stderr says how many were kept).
+  One line on stderr says where S3 is.
   Otherwise the command's S3 goes to a closed local port (its S3 calls fail at once, locally), the fake
   reads ``--s3-dir`` itself, and stderr says so. In record mode S3 is left alone unless an S3 option is
   given.
@@ -89,7 +91,8 @@ program. The program's own code is unchanged and sees its arguments unchanged.
 The program gets dummy AWS credentials and an AWS config of its own (profiles default and
 custom-labels-access), so it never reaches AWS by accident. Its S3 calls (and the fake's) go to
 --s3-endpoint-url URL if given; else to a local moto server for the run, filled from --s3-dir DIR
-(DIR/BUCKET/KEY files), when moto[server] is installed; else they fail locally (said on stderr).
+(DIR/BUCKET/KEY files), when moto[server] is installed, and new objects are saved into DIR at the end
+(existing files are never overwritten); else they fail locally (said on stderr).
 
 Not faked: other AWS services (S3 aside), other Rekognition operations (a clear error), and programs that
 are not Python with rclsim installed (the AWS CLI v2: point it at 'rclsim serve' instead). With
@@ -100,7 +103,7 @@ exit status: the program's (128+N if signal N ended it); 127 program not found; 
 
 examples:
   rclsim run -- python train.py
-  rclsim run --s3-dir s3data -- python describe.py           # s3data/BUCKET/KEY served as S3
+  rclsim run --s3-dir s3data -- python describe.py   # s3data/BUCKET/KEY served as S3; new objects saved there
   rclsim start --project-version-arn ARN        # state in .rclsim/, shared with the program
   rclsim run -- python detect.py
   rclsim stop --project-version-arn ARN
@@ -277,7 +280,12 @@ def _serve_s3(settings: Any, env: dict[str, str], stack: contextlib.ExitStack) -
     env[names["s3_endpoint_url"]] = url  # the fake reads and writes the same S3 as the program
     env.pop(names["s3_dir"], None)
     source = f", filled from {s3_dir} ({filled})" if s3_dir else " (empty)"
-    _say(f"rclsim run: S3 is moto's server at {url}{source} for this run; what is written there ends with it")
+    saved = (
+        f"; new objects are saved into {s3_dir} at the end"
+        if s3_dir
+        else "; what is written there ends with it"
+    )
+    _say(f"rclsim run: S3 is moto's server at {url}{source} for this run{saved}")
 
 
 @contextlib.contextmanager
@@ -293,23 +301,73 @@ def _moto_s3(server_class: Any, s3_dir: Path | None) -> Iterator[tuple[str, str]
         url = f"http://{host}:{port}"
         filled = _upload(url, s3_dir) if s3_dir else ""
         yield url, filled
+        if s3_dir is not None:
+            saved = _save_new(url, s3_dir)
+            if saved:
+                _say(f"rclsim run: {saved}")
     finally:
         server.stop()
 
 
-def _upload(url: str, folder: Path) -> str:
-    """Copy ``folder/BUCKET/KEY`` files into the S3 at ``url`` (buckets made); what was copied."""
+def _save_new(url: str, folder: Path) -> str:
+    """Copy the objects the run made in the S3 at ``url`` into ``folder/BUCKET/KEY`` files, so the next
+    run (and the user) sees them: training output, say, whose location DescribeProjectVersions keeps
+    giving. A file that exists is never overwritten; what was done, or "" when nothing was new."""
+    from rclsim.fake.objects import FolderObjects
+
+    client = _client(url)
+    store = FolderObjects(folder)
+    written = differ = refused = 0
+    for bucket in (b["Name"] for b in client.list_buckets().get("Buckets", [])):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+                try:
+                    existing = store.get(bucket, key)
+                except KeyError:
+                    existing = None
+                if existing is not None:
+                    differ += existing != data
+                    continue
+                try:
+                    (folder / bucket).mkdir(exist_ok=True)
+                    store.put(bucket, key, data)
+                    written += 1
+                except (OSError, RclsimError):
+                    refused += 1
+    parts = []
+    if written:
+        parts.append(f"saved {written} new object{'s' * (written != 1)} into {folder}")
+    if differ:
+        parts.append(
+            f"kept {differ} file{'s' * (differ != 1)} of {folder} that the run changed in S3 "
+            f"(never overwritten)"
+        )
+    if refused:
+        parts.append(
+            f"{refused} object{'s' * (refused != 1)} could not be saved as files (key outside the folder)"
+        )
+    return "; ".join(parts)
+
+
+def _client(url: str) -> Any:
     import boto3
 
-    if not folder.is_dir():
-        raise RclsimError(f"--s3-dir {folder}: not a folder (its sub-folders are the buckets)")
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id=DUMMY,
         aws_secret_access_key=DUMMY,
     )
+
+
+def _upload(url: str, folder: Path) -> str:
+    """Copy ``folder/BUCKET/KEY`` files into the S3 at ``url`` (buckets made); what was copied."""
+    if not folder.is_dir():
+        raise RclsimError(f"--s3-dir {folder}: not a folder (its sub-folders are the buckets)")
+    client = _client(url)
     from botocore.exceptions import ClientError
 
     buckets = objects = 0
