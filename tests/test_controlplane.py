@@ -666,3 +666,18 @@ def test_a_re_saved_image_matches_a_trained_version_only_with_the_pixel_match(s3
     other = cv2.imencode(".jpg", picture)[1].tobytes()  # same size, another picture: still not found
     code, _ = _error(core, "DetectCustomLabels", ProjectVersionArn=arn, Image={"Bytes": other})
     assert code == "RecordingNotFoundException"
+
+
+def test_every_output_file_describe_names_exists(core, clock, s3):
+    """Code that follows DescribeProjectVersions' S3 locations finds an object at each."""
+    project = _project_with_datasets(core, clock)
+    _call(core, "CreateProjectVersion", ProjectArn=project, VersionName="v1", OutputConfig=OUTPUT)
+    clock.advance(48 * 3600)
+    row = _describe(core, project, "v1")
+    named = [row["EvaluationResult"]["Summary"]["S3Object"], row["ManifestSummary"]["S3Object"]]
+    for result in (row["TrainingDataResult"], row["TestingDataResult"]):
+        for part in ("Output", "Validation"):
+            named += [a["GroundTruthManifest"]["S3Object"] for a in result[part]["Assets"]]
+    assert len(named) == 6
+    for where in named:
+        assert s3.get(where["Bucket"], where["Name"]), where

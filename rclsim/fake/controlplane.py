@@ -608,12 +608,14 @@ class ControlPlane:
                 details["EvaluationEndTimestamp"] = end.isoformat().replace("+00:00", "Z")
             summary["EvaluationDetails"] = details
             written.append((files.s3_object("EvaluationResultSummary"), json.dumps(summary).encode()))
-        for kind in ("TrainingGroundTruth", "TestingGroundTruth"):
-            if kind not in output:
+        for which in ("Training", "Testing"):
+            if f"{which}GroundTruth" not in output:
                 continue
-            lines = output[kind]
-            body = "".join(line + "\n" for line in lines).encode("utf-8")
-            written.append((files.s3_object(kind), body))
+            body = "".join(line + "\n" for line in output[f"{which}GroundTruth"]).encode("utf-8")
+            # The lines training used; "with validation" is the same lines, as none of them has an
+            # error left (lines with errors were not used) [U].
+            written.append((files.s3_object(f"{which}GroundTruth"), body))
+            written.append((files.s3_object(f"{which}ManifestWithValidation"), body))
         try:
             for where, body in written:
                 store.put(where["Bucket"], where["Name"], body)

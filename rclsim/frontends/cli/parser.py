@@ -378,9 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
         "manifest",
         parents=[common],
         allow_abbrev=False,
-        help="write a Ground Truth manifest from responses or a simulation",
-        description="Write a manifest whose boxes are the responses' labels (at or above --min-confidence) "
-        "for the images of --manifest: from --responses DIR, or from the backend (sim: the simulation).",
+        help="check a Ground Truth manifest as CreateDataset would, or write one from responses",
+        description="manifest check M: what the service's dataset import would say of the manifest M, "
+        "offline: counts, each line's errors with the service's codes, the terminal error if the import "
+        "would fail (exit 1), and manifest_summary.json on stdout. manifest write: a manifest whose boxes "
+        "are the responses' labels (at or above --min-confidence) for the images of --manifest: from "
+        "--responses DIR, or from the backend (sim: the simulation).",
     )
     mw.add_argument("action", choices=("write", "check"))
     mw.add_argument("-o", "--out", metavar="FILE", help="manifest write: the manifest to write (required)")
