@@ -43,9 +43,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rclsim.data.manifest import ManifestEntry
-from rclsim.data.manifest.validation import _LineError, _parse
-from rclsim.data.manifest.writing import manifest_line
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import VersionDecl
 from rclsim.fake.lifecycle import NEVER_TRAINED, STATUS_MESSAGES, Lifecycle, OutputFiles, page
@@ -55,6 +52,7 @@ from rclsim.service.apimodel import region_of
 from rclsim.service.errors import RclsimError, service_error
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rclsim.data.manifest import ManifestEntry
     from rclsim.fake.datasets import Datasets
     from rclsim.fake.policies import Policies
     from rclsim.fake.tagging import Tags
@@ -275,6 +273,8 @@ class ControlPlane:
         resource = self.state.peek_resource(VERSION, arn)
         if resource is None:
             return None
+        from rclsim.data.manifest.validation import _LineError, _parse
+
         lines = resource.doc.get("Entries", [])
         entries = []
         for number, line in enumerate(lines, start=1):
@@ -501,6 +501,7 @@ class ControlPlane:
         test = list(self.datasets.entries(by_type["TEST"]["DatasetArn"]))
         # The datasets were checked when imported: the summary describes the entries training uses [U].
         from rclsim.data.manifest.service_check import check_manifest
+        from rclsim.data.manifest.writing import manifest_line
 
         for name, entries in (("training", train), ("testing", test)):
             body = "".join(manifest_line(e) + "\n" for e in entries).encode("utf-8")
@@ -521,6 +522,7 @@ class ControlPlane:
         train, test, problem, shown = self._training_data(params, project_arn, op, manifest_summary)
         base = project_arn.rsplit("/", 1)[0]
         arn = f"{base}/version/{name}/{self._now_ms()}"
+        from rclsim.data.manifest.writing import manifest_line
         from rclsim.fake.training import FAILURE_SECONDS
         from rclsim.fake.training import train as run_training
 
