@@ -179,3 +179,30 @@ def test_too_few_images_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--images must be 10 or more" in done.stderr
     assert not (tmp_path / "w").exists()
+
+
+def test_killed_it_still_deletes_what_it_made(tmp_path: Path) -> None:
+    """SIGTERM while the dataset is being drawn: exit 143 and the working folder is gone."""
+    import signal
+    import time
+
+    workdir = tmp_path / "work"
+    environment = dict(os.environ, RCLSIM_PYTHON=sys.executable)
+    proc = subprocess.Popen(
+        ["bash", str(SCRIPT), "--images", "5000", "--workdir", str(workdir)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (workdir / "s3" / "plates-data" / "images").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (workdir / "s3" / "plates-data" / "images").is_dir()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not workdir.exists()
