@@ -681,3 +681,14 @@ def test_every_output_file_describe_names_exists(core, clock, s3):
     assert len(named) == 6
     for where in named:
         assert s3.get(where["Bucket"], where["Name"]), where
+
+
+def test_output_that_cannot_be_written_leaves_the_version_trained_and_says_so(core, clock, s3):
+    project = _project_with_datasets(core, clock)
+    params = {"ProjectArn": project, "VersionName": "v1"}
+    _call(core, "CreateProjectVersion", **params, OutputConfig={"S3Bucket": "no-such-bucket", "S3KeyPrefix": "x/"})
+    clock.advance(48 * 3600)
+    row = _describe(core, project, "v1")
+    assert row["Status"] == "TRAINING_COMPLETED"
+    assert "(rclsim: the training output could not be written" in row["StatusMessage"]
+    assert "no-such-bucket" not in s3.buckets  # nothing was created behind the user's back

@@ -311,3 +311,15 @@ def test_a_bad_endpoint_url_is_refused_naming_where_it_came_from(bad: str) -> No
         resolve(environ={"RCLSIM_S3_ENDPOINT_URL": bad})
     with pytest.raises(RclsimError, match="--s3-endpoint-url=.* is not an http"):
         resolve("cli", s3_endpoint_url=bad)
+
+
+def test_a_folder_follows_the_links_the_user_put_in_it(folder: FolderObjects, tmp_path: Path) -> None:
+    """A dataset kept elsewhere can be linked into the S3 folder (a documented choice: the user made
+    the link, so reading through it is what they asked for)."""
+    elsewhere = tmp_path / "photos"
+    elsewhere.mkdir()
+    (elsewhere / "b.jpg").write_bytes(b"linked bytes")
+    (tmp_path / "s3" / "bucket" / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (tmp_path / "s3" / "linked-bucket").symlink_to(elsewhere, target_is_directory=True)
+    assert folder.get("bucket", "linked/b.jpg") == b"linked bytes"
+    assert folder.get("linked-bucket", "b.jpg") == b"linked bytes"

@@ -220,3 +220,29 @@ def test_bad_input_is_refused_clearly() -> None:
         train([{"source-ref": "s3://b/k"}], TEST, version_arn=ARN)  # type: ignore[list-item]
     with pytest.raises(ValueError, match="version_arn"):
         train(TRAIN, TEST, version_arn="")
+
+
+def test_more_rows_than_the_limit_fail_the_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over MAX_ROWS lines in a dataset is "too many rows" (the limit lowered here: building 250,001
+    entries would only make the test slow; the rule is the comparison)."""
+    import rclsim.fake.training as training
+
+    monkeypatch.setattr(training, "MAX_ROWS", len(TRAIN) - 1)
+    outcome = train(TRAIN, TEST, version_arn=ARN)
+    assert outcome.status == "TRAINING_FAILED"
+    assert outcome.status_message.startswith("The manifest file has too many rows.")
+    assert f"the limit is {len(TRAIN) - 1}" in outcome.status_message
+    monkeypatch.setattr(training, "MAX_ROWS", len(TRAIN))
+    assert train(TRAIN, TEST, version_arn=ARN).status == "TRAINING_COMPLETED"
+
+
+def test_a_label_without_testing_images_has_no_assumed_threshold() -> None:
+    """The summary has no entry for a label the testing set lacks, so the version declares no threshold
+    for it: DetectCustomLabels without MinConfidence then keeps its detections (the core keeps labels
+    without a declared threshold)."""
+    train_entries = [_det(f"train-{i}", "car", "plate", "wheel") for i in range(12)]
+    outcome = train(train_entries, TEST, version_arn=ARN, noise=PERFECT)
+    assert outcome.status == "TRAINING_COMPLETED"
+    assert "wheel" in outcome.labels
+    assert set(outcome.thresholds) == {"car", "plate"}
+    assert "wheel" not in {r["Label"] for r in outcome.summary["LabelEvaluationResults"]}
