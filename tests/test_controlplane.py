@@ -685,8 +685,8 @@ def test_every_output_file_describe_names_exists(core, clock, s3):
 
 def test_output_that_cannot_be_written_leaves_the_version_trained_and_says_so(core, clock, s3):
     project = _project_with_datasets(core, clock)
-    params = {"ProjectArn": project, "VersionName": "v1"}
-    _call(core, "CreateProjectVersion", **params, OutputConfig={"S3Bucket": "no-such-bucket", "S3KeyPrefix": "x/"})
+    nowhere = {"S3Bucket": "no-such-bucket", "S3KeyPrefix": "x/"}
+    _call(core, "CreateProjectVersion", ProjectArn=project, VersionName="v1", OutputConfig=nowhere)
     clock.advance(48 * 3600)
     row = _describe(core, project, "v1")
     assert row["Status"] == "TRAINING_COMPLETED"
