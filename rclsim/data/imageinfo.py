@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["ImageInfo", "NotAnImage", "read_image_info"]
+__all__ = ["ImageInfo", "NotAnImage", "read_image_info", "size_problem"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Start-of-frame markers carry the dimensions: C0..CF except DHT (C4), JPG (C8) and DAC (CC).
@@ -88,3 +88,14 @@ def read_image_info(data: bytes) -> ImageInfo:
     if data.startswith(b"\xff\xd8\xff"):
         return _jpeg(data)
     raise NotAnImage("the bytes are neither PNG nor JPEG")
+
+
+def size_problem(width: int, height: int, lo: int, hi: int, max_aspect: float) -> str | None:
+    """Why an image of ``width`` x ``height`` pixels breaks the service's size rule (each side in
+    ``lo..hi``, the long side at most ``max_aspect`` times the short), or None: one rule for
+    DetectCustomLabels and the dataset import."""
+    if not (lo <= width <= hi and lo <= height <= hi):
+        return f"image is {width}x{height} pixels; width and height must be between {lo} and {hi}"
+    if max(width, height) / min(width, height) > max_aspect:
+        return f"image is {width}x{height} pixels; the aspect ratio must not exceed {max_aspect:g}:1"
+    return None

@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from rclsim.data.imageinfo import ImageInfo, NotAnImage, read_image_info
+from rclsim.data.imageinfo import ImageInfo, NotAnImage, read_image_info, size_problem
 from rclsim.fake.clock import Clock, SystemClock
 from rclsim.fake.controlplane import ControlPlane
 from rclsim.fake.cost import Bill, PriceTable, compute_bill
@@ -223,22 +223,15 @@ def check_image_bytes(
         raise service_error(
             "InvalidImageFormatException", f"Request has invalid image format: {exc}", DETECT
         ) from None
-    w, h = info.width, info.height
-    lo, hi = apimodel.MIN_IMAGE_DIMENSION, apimodel.MAX_IMAGE_DIMENSION
-    if not (lo <= w <= hi and lo <= h <= hi):
-        raise service_error(
-            "InvalidParameterException",
-            f"Request has invalid parameters: image is {w}x{h} pixels; width and height must be "
-            f"between {lo} and {hi}",
-            DETECT,
-        )
-    if max(w, h) / min(w, h) > apimodel.MAX_ASPECT_RATIO:
-        raise service_error(
-            "InvalidParameterException",
-            f"Request has invalid parameters: image is {w}x{h} pixels; the aspect ratio must not "
-            f"exceed {apimodel.MAX_ASPECT_RATIO:g}:1",
-            DETECT,
-        )
+    problem = size_problem(
+        info.width,
+        info.height,
+        apimodel.MIN_IMAGE_DIMENSION,
+        apimodel.MAX_IMAGE_DIMENSION,
+        apimodel.MAX_ASPECT_RATIO,
+    )
+    if problem is not None:
+        raise service_error("InvalidParameterException", f"Request has invalid parameters: {problem}", DETECT)
     return info
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["install", "install_when_botocore_loads", "register_on_default_session"]
@@ -45,14 +46,17 @@ def install() -> None:
     register_on_default_session()
 
 
-class _InstallOnImport:
-    """A one-shot import hook: when botocore's handlers module is first imported (by boto3, by a
-    client), register rclsim's hook right after it. So ``import rclsim`` itself does not import
-    botocore (the CLI's detect path stays as quick as ``import boto3``), and still every session made
-    afterwards carries the hook."""
+class _OnImport:
+    """A one-shot import hook: when module ``name`` is first imported, call ``then(module)`` right after
+    it runs. So ``import rclsim`` itself does not import botocore (the CLI's detect path stays as quick
+    as ``import boto3``), and still every session made afterwards carries the hook."""
+
+    def __init__(self, name: str, then: Callable[[Any], None]) -> None:
+        self.name = name
+        self.then = then
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "botocore.handlers":
+        if name != self.name:
             return None
         import importlib.util
 
@@ -62,21 +66,32 @@ class _InstallOnImport:
         if spec is None or spec.loader is None:
             return spec
         original = spec.loader.exec_module
+        then = self.then
 
         def exec_module(module: Any) -> None:
             original(module)
-            install()
+            then(module)
 
         spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
+def when_imported(name: str, then: Callable[[Any], None]) -> None:
+    """Call ``then(module)`` once module ``name`` is loaded: now if it is, else right after its first
+    import (one hook per ``then``)."""
+    if name in sys.modules:
+        then(sys.modules[name])
+    elif not any(isinstance(f, _OnImport) and f.then is then for f in sys.meta_path):
+        sys.meta_path.insert(0, _OnImport(name, then))  # type: ignore[arg-type]
+
+
+def _install_module(module: Any) -> None:
+    install()
+
+
 def install_when_botocore_loads() -> None:
     """Register the hook now if botocore's handlers are loaded, else as soon as they are."""
-    if "botocore.handlers" in sys.modules:
-        install()
-    elif not any(isinstance(finder, _InstallOnImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _InstallOnImport())  # type: ignore[arg-type]
+    when_imported("botocore.handlers", _install_module)
 
 
 _registered_on: Any = None  # a weak reference to the default session the hooks were last put on

@@ -59,7 +59,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rclsim.data.imageinfo import NotAnImage, read_image_info
+from rclsim.data.imageinfo import NotAnImage, read_image_info, size_problem
 from rclsim.data.manifest.entries import _KIND_OF_TYPE, _META, CLASSIFICATION, DETECTION, ManifestEntry
 from rclsim.data.manifest.validation import _DECODER, _check, _entry, _LineError
 from rclsim.service import apimodel
@@ -388,16 +388,10 @@ class _Checker:
             return None
         size = attr["image_size"][0]
         w, h = int(size["width"]), int(size["height"])
-        if not (
-            lim.min_dimension <= w <= lim.max_dimension and lim.min_dimension <= h <= lim.max_dimension
-        ) or (max(w, h) / min(w, h) > lim.max_aspect):
-            out.add(
-                "ERROR_INVALID_IMAGE_DIMENSION",
-                f"{key}: image_size {w}x{h} is outside {lim.min_dimension}-"
-                f"{lim.max_dimension} px or over {lim.max_aspect:g}:1",
-                where="attribute",
-                key=key,
-            )
+        problem = size_problem(w, h, lim.min_dimension, lim.max_dimension, lim.max_aspect)
+        if problem is not None:
+            message = f"{key}: image_size: {problem}"
+            out.add("ERROR_INVALID_IMAGE_DIMENSION", message, where="attribute", key=key)
             return None
         annotations = attr["annotations"]
         if len(annotations) > lim.max_boxes:
@@ -484,14 +478,9 @@ class _Checker:
             out.add("ERROR_INVALID_IMAGE", f"{source_ref}: {exc}")
             return
         w, h = info.width, info.height
-        if not (
-            lim.min_dimension <= w <= lim.max_dimension and lim.min_dimension <= h <= lim.max_dimension
-        ) or (max(w, h) / min(w, h) > lim.max_aspect):
-            out.add(
-                "ERROR_INVALID_IMAGE",
-                f"{source_ref}: {w}x{h} px is outside {lim.min_dimension}-"
-                f"{lim.max_dimension} px or over {lim.max_aspect:g}:1",
-            )
+        problem = size_problem(w, h, lim.min_dimension, lim.max_dimension, lim.max_aspect)
+        if problem is not None:
+            out.add("ERROR_INVALID_IMAGE", f"{source_ref}: {problem}")
             return
         if entry.kind == DETECTION and (entry.width, entry.height) != (w, h):
             out.add(

@@ -25,7 +25,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -47,10 +46,10 @@ def boot() -> None:
     if _state["booted"] or BOOT_VARIABLE not in os.environ:
         return
     _state["booted"] = True
-    if "botocore.handlers" in sys.modules:  # loaded by a .pth file before site ran this
-        _register(sys.modules["botocore.handlers"])
-    else:
-        sys.meta_path.insert(0, _WhenBotocoreLoads())  # type: ignore[arg-type]
+    from rclsim.frontends.hook import when_imported
+
+    # now if a .pth file loaded botocore before site ran this, else when it is first imported
+    when_imported("botocore.handlers", _register)
 
 
 def _options() -> dict[str, Any]:
@@ -106,27 +105,3 @@ def _register(handlers: Any) -> None:
     from rclsim.frontends.hook import EVENT
 
     handlers.BUILTIN_HANDLERS.append((EVENT, first_call, handlers.REGISTER_FIRST))
-
-
-class _WhenBotocoreLoads:
-    """A one-shot import hook (as :mod:`rclsim.frontends.hook`'s): when ``botocore.handlers`` is first
-    imported, register :func:`first_call` on every botocore session made from then on."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "botocore.handlers":
-            return None
-        import importlib.util
-
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        original = spec.loader.exec_module
-
-        def exec_module(module: Any) -> None:
-            original(module)
-            _register(module)
-
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
