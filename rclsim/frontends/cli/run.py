@@ -271,7 +271,8 @@ def _serve_s3(settings: Any, env: dict[str, str], stack: contextlib.ExitStack) -
         env["AWS_ENDPOINT_URL_S3"] = CLOSED
         where = f"; the fake reads S3 from the folder {s3_dir}" if s3_dir else ""
         _say(
-            f"rclsim run: moto[server] is not installed, so the program's S3 calls fail locally ({CLOSED}); "
+            f"rclsim run: moto[server] is not installed (pip install 'rclsim[s3]'), so the program's S3 "
+            f"calls fail locally ({CLOSED}); "
             f"give --s3-endpoint-url URL for an S3 of your own{where}"
         )
         return
