@@ -24,8 +24,8 @@ _PLAIN_LEAVES = (str, int, float, bool, bytes, bytearray)
 
 def _plain(value: Any) -> bool:
     """Only the exact types the fast check takes on trust (no subclasses, no tuples for lists)."""
-    if type(value) is dict:  # a member set to None counts as absent, for both checks
-        return all(v is None or _plain(v) for v in value.values())
+    if type(value) is dict:  # a member set to None: the fast check says "ask the full check"
+        return all(v is not None and _plain(v) for v in value.values())
     if type(value) is list:
         return all(_plain(v) for v in value)
     return type(value) in _PLAIN_LEAVES
