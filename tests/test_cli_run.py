@@ -312,3 +312,33 @@ def test_sigterm_to_rclsim_run_reaches_the_child(tmp_path: Path) -> None:
             proc.kill()
     assert "CHILD GOT TERM" in out, err
     assert proc.returncode == 5  # the child's own exit code, after it handled the signal
+
+
+def test_only_what_the_run_made_or_changed_is_saved_into_the_s3_dir(tmp_path: Path) -> None:
+    """The S3 server may hold objects the run did not make (another test's, in this process): they
+    are not written into the user's folder; new and changed ones are, never over an existing file."""
+    server_class = pytest.importorskip("moto.server").ThreadedMotoServer
+    from rclsim.frontends.cli import run
+
+    folder = tmp_path / "s3data"
+    (folder / "mine").mkdir(parents=True)
+    (folder / "mine" / "kept.txt").write_bytes(b"the user's")
+    server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        s3 = run._client(url)
+        s3.create_bucket(Bucket="someone-elses")
+        s3.put_object(Bucket="someone-elses", Key="old.txt", Body=b"not the run's")
+        run._upload(url, folder)
+        before = run._listing(url)
+        s3.put_object(Bucket="mine", Key="new/out.json", Body=b"{}")  # made by the run
+        s3.put_object(Bucket="mine", Key="kept.txt", Body=b"changed")  # changed by the run
+        said = run._save_new(url, folder, before)
+    finally:
+        server.stop()
+    assert (folder / "mine" / "new" / "out.json").read_bytes() == b"{}"
+    assert (folder / "mine" / "kept.txt").read_bytes() == b"the user's"
+    assert not (folder / "someone-elses").exists()
+    assert said.startswith("saved 1 new object") and "kept 1 file" in said

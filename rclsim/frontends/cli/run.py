@@ -301,42 +301,54 @@ def _moto_s3(server_class: Any, s3_dir: Path | None) -> Iterator[tuple[str, str]
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
         filled = _upload(url, s3_dir) if s3_dir else ""
+        before = _listing(url) if s3_dir else {}
         yield url, filled
         if s3_dir is not None:
-            saved = _save_new(url, s3_dir)
+            saved = _save_new(url, s3_dir, before)
             if saved:
                 _say(f"rclsim run: {saved}")
     finally:
         server.stop()
 
 
-def _save_new(url: str, folder: Path) -> str:
-    """Copy the objects the run made in the S3 at ``url`` into ``folder/BUCKET/KEY`` files, so the next
-    run (and the user) sees them: training output, say, whose location DescribeProjectVersions keeps
-    giving. A file that exists is never overwritten; what was done, or "" when nothing was new."""
+def _listing(url: str) -> dict[tuple[str, str], str]:
+    """Every object in the S3 at ``url``, with its ETag."""
+    client = _client(url)
+    found = {}
+    for bucket in (b["Name"] for b in client.list_buckets().get("Buckets", [])):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                found[(bucket, item["Key"])] = item.get("ETag", "")
+    return found
+
+
+def _save_new(url: str, folder: Path, before: dict[tuple[str, str], str]) -> str:
+    """Copy the objects the run made or changed in the S3 at ``url`` (those not in ``before``, as it
+    was once filled) into ``folder/BUCKET/KEY`` files, so the next run (and the user) sees them:
+    training output, say, whose location DescribeProjectVersions keeps giving. A file that exists is
+    never overwritten; what was done, or "" when nothing was new."""
     from rclsim.fake.objects import FolderObjects
 
     client = _client(url)
     store = FolderObjects(folder)
     written = differ = refused = 0
-    for bucket in (b["Name"] for b in client.list_buckets().get("Buckets", [])):
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-                try:
-                    existing = store.get(bucket, key)
-                except KeyError:
-                    existing = None
-                if existing is not None:
-                    differ += existing != data
-                    continue
-                try:
-                    (folder / bucket).mkdir(exist_ok=True)
-                    store.put(bucket, key, data)
-                    written += 1
-                except (OSError, RclsimError):
-                    refused += 1
+    for (bucket, key), etag in _listing(url).items():
+        if before.get((bucket, key)) == etag:
+            continue  # there before the run and unchanged
+        data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        try:
+            existing = store.get(bucket, key)
+        except KeyError:
+            existing = None
+        if existing is not None:
+            differ += existing != data
+            continue
+        try:
+            (folder / bucket).mkdir(exist_ok=True)
+            store.put(bucket, key, data)
+            written += 1
+        except (OSError, RclsimError):
+            refused += 1
     parts = []
     if written:
         parts.append(f"saved {written} new object{'s' * (written != 1)} into {folder}")
