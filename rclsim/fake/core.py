@@ -50,6 +50,7 @@ from rclsim.service.errors import service_error
 
 __all__ = [
     "FakeRekognition",
+    "Layer",
     "ResponseSource",
     "ReplaySource",
     "RecordingMismatchWarning",
@@ -78,6 +79,19 @@ S3Reader = ObjectReader  # the older name
 class RecordingMismatchWarning(UserWarning):
     """A recording answered parameters it cannot answer exactly (below its MinConfidence, or past a
     MaxResults cut). The answer is what the recording holds; ``strict`` turns this into an error."""
+
+
+class Layer(Protocol):
+    """Something around every call into the core (see :meth:`FakeRekognition.add_layer`)."""
+
+    def __call__(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        region: str | None,
+        *,
+        answer: Callable[[str, Mapping[str, Any], str | None], dict[str, Any]],
+    ) -> dict[str, Any]: ...
 
 
 class ResponseSource(Protocol):
@@ -285,6 +299,7 @@ class FakeRekognition:
         # (immutable; the same object is found by identity, an equal copy by its hash), few kept.
         self._checked_images: dict[bytes, str] = {}
         self._memory_lock = threading.Lock()
+        self._layers: tuple[Layer, ...] = ()
 
     @property
     def source(self) -> ResponseSource:
@@ -316,7 +331,30 @@ class FakeRekognition:
         request signature, a backend's ``region=``). A model ARN of another region is
         ``ResourceNotFoundException``, as the service of one region knows only its own models. None
         (a backend given no region, an unsigned request) answers models of every region. A recording
-        whose account was masked answers for any account ([U]; docs/fidelity.md)."""
+        whose account was masked answers for any account ([U]; docs/fidelity.md).
+
+        Layers added with :meth:`add_layer` (fault rules, the call history) see every call first."""
+        if self._layers:
+            return self._layered(operation, params, region)
+        return self._answer_call(operation, params, region)
+
+    # -- layers around the one way in ------------------------------------------------------------------
+    def add_layer(self, layer: Layer) -> None:
+        """Put ``layer`` around every call: ``layer(operation, params, region, answer)`` returns the
+        response (usually ``answer(operation, params, region)``) or raises; the last added is
+        outermost. Fault rules and the call history are layers; with none, calls pay one check."""
+        self._layers = (*self._layers, layer)
+
+    def remove_layer(self, layer: Layer) -> None:
+        self._layers = tuple(x for x in self._layers if x is not layer)
+
+    def _layered(self, operation: str, params: Mapping[str, Any], region: str | None) -> dict[str, Any]:
+        answer: Callable[[str, Mapping[str, Any], str | None], dict[str, Any]] = self._answer_call
+        for layer in self._layers:
+            answer = functools.partial(layer, answer=answer)
+        return answer(operation, params, region)
+
+    def _answer_call(self, operation: str, params: Mapping[str, Any], region: str | None) -> dict[str, Any]:
         if operation == DETECT:
             return self._detect_custom_labels(params, region)
         handler = self._handlers.get(operation)
