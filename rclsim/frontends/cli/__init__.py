@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rclsim.config import setting
-from rclsim.frontends.cli import article, datasets, models, run
+from rclsim.frontends.cli import article, datasets, models, run, schedule
 from rclsim.frontends.cli.common import EXIT_SERVICE_ERROR, EXIT_USAGE, EXIT_USER_ERROR, _one_line, _resolve
 from rclsim.frontends.cli.parser import build_parser
 from rclsim.service.errors import RclsimError
@@ -41,6 +41,7 @@ _COMMANDS = {
     "evaluate": datasets.cmd_evaluate,
     "manifest": datasets.cmd_manifest,
     "run": run.cmd_run,
+    "schedule": schedule.cmd_schedule,
 }
 
 

@@ -405,10 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--no-builtin", action="store_true", help="leave out the built-in article recordings")
 
     # Commands whose options live in their own modules (one owner each).
-    from rclsim.frontends.cli import manifest_check, run
+    from rclsim.frontends.cli import manifest_check, run, schedule
 
     manifest_check.add_arguments(mw)
     run.add_parser(sub, common)
+    schedule.add_parser(sub, common)
     return parser
 
 
