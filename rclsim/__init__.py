@@ -48,6 +48,7 @@ __all__ = [
     "annotate",
     "side_by_side",
     "to_pixels",
+    "CallHistory",
 ]
 
 # Every public name is loaded on first use, so that ``import rclsim.geometry`` (or the CLI's detect
@@ -65,11 +66,13 @@ _LAZY = {
     "annotate": "reports.drawing",
     "side_by_side": "reports.drawing",
     "to_pixels": "geometry",
+    "CallHistory": "fake.history",
 }
 
 if TYPE_CHECKING:
     from rclsim.backends import BACKENDS, Backend, get_backend
     from rclsim.data.imageparam import image_param
+    from rclsim.fake.history import CallHistory
     from rclsim.frontends.control import find_running, running_model
     from rclsim.frontends.dropin import mock
     from rclsim.geometry import to_pixels
