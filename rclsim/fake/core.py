@@ -20,6 +20,11 @@ DetectCustomLabels checks in the service's order:
    omitted, at each label's declared assumed threshold), sorted highest confidence first, cut to
    ``MaxResults``, and deep-copied.
 
+Capacity is opt-in (``capacity=True``, or a version whose models.json declares it): between 2 and 3, a
+call over what the version's inference units serve in the last second is
+``ProvisionedThroughputExceededException`` (:mod:`rclsim.fake.capacity`; [U]: where the service counts
+a call that also has a bad image is unknown; here refused calls never reach the image checks).
+
 Start/Stop/DescribeProjectVersions/DescribeProjects go to the model lifecycle
 (:mod:`rclsim.fake.lifecycle`), whose state lives in a :class:`~rclsim.fake.state.StateStore` and whose
 transitions take the declared durations times the time scale. Response sources plug in through
@@ -276,6 +281,7 @@ class FakeRekognition:
         prices: PriceTable | None = None,
         pixels: PixelHasher | None = None,
         match_hint: Callable[[str], str] | None = None,
+        capacity: bool = False,
     ) -> None:
         self.source = source  # (the setter below also decides whether answers may be kept)
         self.strict = strict
@@ -300,6 +306,7 @@ class FakeRekognition:
         self._checked_images: dict[bytes, str] = {}
         self._memory_lock = threading.Lock()
         self._layers: tuple[Layer, ...] = ()
+        self.capacity = capacity
 
     @property
     def source(self) -> ResponseSource:
@@ -314,6 +321,18 @@ class FakeRekognition:
         self._answers: dict[tuple[Any, ...], tuple[tuple[dict[str, Any], ...], Copier]] | None = (
             {} if getattr(source, "fixed_answers", False) else None
         )
+
+    @property
+    def capacity(self) -> bool:
+        """True: every RUNNING version serves only its inference units' calls per second
+        (:mod:`rclsim.fake.capacity`); False (the default): only versions whose models.json declares
+        their capacity do. Settable at any time."""
+        return self._capacity
+
+    @capacity.setter
+    def capacity(self, on: bool) -> None:
+        self._capacity = bool(on)
+        self.lifecycle.capacity_all = self._capacity
 
     @property
     def prices(self) -> PriceTable:
@@ -399,7 +418,9 @@ class FakeRekognition:
             if known is not None:
                 if region is not None:
                     _require_region(params["ProjectVersionArn"], region, DETECT)
-                self.lifecycle.require_running(params["ProjectVersionArn"], DETECT)
+                decl = self.lifecycle.require_running(params["ProjectVersionArn"], DETECT)
+                if self._capacity or decl.capacity:
+                    self.lifecycle.admit(decl, DETECT)
                 labels, copy = known
                 return {"CustomLabels": copy(labels)}
         require_valid(DETECT, params)
@@ -422,6 +443,8 @@ class FakeRekognition:
         if region is not None:
             _require_region(arn, region, DETECT)
         decl = self.lifecycle.require_running(arn, DETECT)
+        if self._capacity or decl.capacity:  # opt-in: the only cost when off is this check
+            self.lifecycle.admit(decl, DETECT)
         source: ResponseSource = self.source
         if self.control.made(arn):
             source, key = self.control.source, None  # trained here: simulated from its ground truth

@@ -16,6 +16,14 @@ member names, each optional; :mod:`rclsim.fake.lifecycle` invents (and documents
   model shapes it (``Assets`` of ``GroundTruthManifest``; ``AutoCreate`` for testing data); a part not
   declared is filled in;
 * ``MinInferenceUnits`` / ``MaxInferenceUnits``: for a version declared ``RUNNING``.
+
+Capacity (:mod:`rclsim.fake.capacity`), rclsim's own keys; declaring either switches the version's
+capacity on (it is off by default):
+
+* ``TransactionsPerSecondPerInferenceUnit``: DetectCustomLabels calls per second one inference unit
+  serves (integer >= 1; default 5, [D, dated]);
+* ``AutoScaling``: ``{"ScaleUpSeconds": n, "ScaleDownSeconds": n}`` (integers >= 1, clock seconds;
+  defaults 300 and 600, [U]).
 """
 
 from __future__ import annotations
@@ -71,6 +79,11 @@ class VersionDecl:
     start_seconds: float = DEFAULT_START_SECONDS
     stop_seconds: float = DEFAULT_STOP_SECONDS
     start_outcome: str = "RUNNING"
+    #: Capacity keys (None: not declared). Declaring either switches capacity on for the version.
+    transactions_per_second: int | None = None
+    auto_scaling: Mapping[str, int] | None = None
+    #: True when either is declared: the detect path reads this one attribute.
+    capacity: bool = False
     declared: bool = True  # False: known only because recordings name it (behaves as RUNNING)
     builtin: bool = False  # declared by rclsim's own fixtures (the article's project)
 
@@ -119,6 +132,9 @@ def _version(project_arn: str, raw: Mapping[str, Any]) -> VersionDecl:
         start_seconds=float(raw.get("StartSeconds", DEFAULT_START_SECONDS)),
         stop_seconds=float(raw.get("StopSeconds", DEFAULT_STOP_SECONDS)),
         start_outcome=raw.get("StartOutcome", "RUNNING"),
+        transactions_per_second=raw.get("TransactionsPerSecondPerInferenceUnit"),
+        auto_scaling=dict(raw["AutoScaling"]) if "AutoScaling" in raw else None,
+        capacity="TransactionsPerSecondPerInferenceUnit" in raw or "AutoScaling" in raw,
     )
 
 

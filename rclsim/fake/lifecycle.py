@@ -18,6 +18,14 @@ Choices where the service's behaviour is unverified ([U]), documented in the REA
 * ``MaxInferenceUnits`` below ``MinInferenceUnits`` raises ``InvalidParameterException``;
 * billing counts RUNNING time only (not STARTING or STOPPING), for versions started through rclsim.
 
+Capacity (opt-in, :mod:`rclsim.fake.capacity`): :meth:`Lifecycle.admit` counts a DetectCustomLabels call
+against the version's meter and refuses it with ``ProvisionedThroughputExceededException`` over what
+its units serve. Auto-scaling changes are written to the cost meter's usage rows as they fall due (the
+open row is closed at the change and a new one opened with the new unit count), so the bill is the
+integral of the units in service over time; ``MinInferenceUnits``/``MaxInferenceUnits`` stay as
+started. A version with no open usage row (declared RUNNING, never started here) is not billed, and
+its scaling changes only its meter.
+
 What DescribeProjectVersions says about a version's training
 ------------------------------------------------------------
 
@@ -62,6 +70,15 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from rclsim.fake.capacity import (
+    DEFAULT_SCALE_DOWN_SECONDS,
+    DEFAULT_SCALE_UP_SECONDS,
+    DEFAULT_TPS_PER_INFERENCE_UNIT,
+    THROTTLED_MESSAGE,
+    Meter,
+    Meters,
+    Scaling,
+)
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import Declarations, VersionDecl
 from rclsim.fake.state import StateStore, Transaction, Usage, VersionState
@@ -289,6 +306,10 @@ class Lifecycle:
         self._implied_decls: dict[str, VersionDecl] = {}
         #: Versions and projects made through the API (the control plane sets itself here).
         self.catalog: Catalog = _NoCatalog()
+        #: Capacity for every version (``FakeRekognition(capacity=True)``), not only declared ones.
+        self.capacity_all = False
+        #: The capacity meters of versions whose capacity is on (:mod:`rclsim.fake.capacity`).
+        self.meters = Meters()
 
     # -- which versions exist ----------------------------------------------------------------------
     def known(self, arn: str) -> VersionDecl | None:
@@ -407,6 +428,7 @@ class Lifecycle:
         stopped = self.catalog.stop_training(arn, op) if hasattr(self.catalog, "stop_training") else None
         if stopped is not None:
             return stopped  # type: ignore[no-any-return]
+        self._flush_meter(arn)  # scale changes due before the stop are billed first
         with self.state.transaction() as txn:
             state = self._current(txn, decl)
             if state.status != "RUNNING":
@@ -426,6 +448,7 @@ class Lifecycle:
                     ready_at=now + decl.stop_seconds * self.time_scale,
                 )
             )
+        self.meters.forget(arn)
         return {"Status": "STOPPING"}
 
     def require_running(self, arn: str, op: str = "DetectCustomLabels") -> VersionDecl:
@@ -446,6 +469,92 @@ class Lifecycle:
                 op,
             )
         return decl
+
+    # -- capacity ---------------------------------------------------------------------------------
+    def capacity_on(self, decl: VersionDecl) -> bool:
+        """True when DetectCustomLabels on ``decl`` is metered (declared, or on for every version)."""
+        return self.capacity_all or decl.capacity
+
+    def admit(self, decl: VersionDecl, op: str = "DetectCustomLabels") -> None:
+        """Count one call on the RUNNING version ``decl``; over what its units serve in the last
+        second, ``ProvisionedThroughputExceededException``."""
+        meter = self._meter(decl)
+        now = self.clock.now()
+        served = meter.admit(now)
+        if meter.changes:
+            meter.flush(now, lambda changes: self._write_changes(decl.arn, changes))
+        if not served:
+            units = meter.units
+            raise service_error(
+                "ProvisionedThroughputExceededException",
+                f"{THROTTLED_MESSAGE} (rclsim: {decl.arn} serves {meter.capacity} calls per second: "
+                f"{units} inference unit{'' if units == 1 else 's'} in service x "
+                f"{meter.scaling.tps_per_unit} per unit, over a one-second sliding window)",
+                op,
+            )
+
+    def scaling(self, decl: VersionDecl) -> Scaling:
+        """The version's declared capacity figures, with rclsim's defaults for what is not declared."""
+        auto = decl.auto_scaling or {}
+        return Scaling(
+            tps_per_unit=decl.transactions_per_second or DEFAULT_TPS_PER_INFERENCE_UNIT,
+            scale_up_seconds=int(auto.get("ScaleUpSeconds", DEFAULT_SCALE_UP_SECONDS)),
+            scale_down_seconds=int(auto.get("ScaleDownSeconds", DEFAULT_SCALE_DOWN_SECONDS)),
+        )
+
+    def _meter(self, decl: VersionDecl) -> Meter:
+        """The meter of the version's current run (a new one after a restart)."""
+        arn = decl.arn
+        state = self.state.settled(arn)
+        if state is None:
+            if self.state.never_stored(arn):
+                state = None
+            else:
+                with self.state.transaction() as txn:
+                    state = self._current(txn, decl)
+        run: object = state.changed_at if state is not None else "declared"
+        meter = self.meters.get(arn)
+        if meter is not None and meter.run == run:
+            return meter
+        if state is None:
+            state = self._initial(decl)
+        with self.state.transaction() as txn:
+            open_rows = [u for u in txn.usage() if u.arn == arn and u.stopped_at is None]
+        min_units = state.min_iu or 1
+        units = open_rows[-1].inference_units if open_rows else min_units
+        return self.meters.put(
+            arn,
+            Meter(run, units=units, min_units=min_units, max_units=state.max_iu, scaling=self.scaling(decl)),
+        )
+
+    def _write_changes(self, arn: str, changes: list[tuple[float, int]]) -> None:
+        """Bill each scale change: close the open usage row at its time, open one with the new units."""
+        with self.state.transaction() as txn:
+            if not any(u.arn == arn and u.stopped_at is None for u in txn.usage()):
+                return  # not billed here (declared RUNNING, never started through rclsim)
+            for at, units in changes:
+                txn.close_usage(arn, at)
+                txn.open_usage(arn, at, units)
+
+    def _flush_meter(self, arn: str) -> None:
+        meter = self.meters.get(arn)
+        if meter is not None:
+            meter.flush(self.clock.now(), lambda changes: self._write_changes(arn, changes))
+
+    def units_in_service(self, arn: str) -> int | None:
+        """rclsim's figure (not an API member): the inference units serving the version now, None when
+        it is not RUNNING. From the cost meter's open usage row (so a state folder shares it), else
+        ``MinInferenceUnits``."""
+        decl = self.known(arn)
+        if decl is None:
+            return None
+        self._flush_meter(arn)
+        with self.state.transaction() as txn:
+            state = self._current(txn, decl)
+            if state.status != "RUNNING":
+                return None
+            open_rows = [u for u in txn.usage() if u.arn == arn and u.stopped_at is None]
+        return open_rows[-1].inference_units if open_rows else (state.min_iu or 1)
 
     # -- describe ---------------------------------------------------------------------------------
     def project_versions(self, project_arn: str) -> list[VersionDecl]:
@@ -546,7 +655,10 @@ class Lifecycle:
 
     # -- for the cost meter and listings ----------------------------------------------------------
     def usage(self) -> list[Usage]:
-        """Every stretch of RUNNING time so far (open ones have ``stopped_at`` None)."""
+        """Every stretch of RUNNING time so far (open ones have ``stopped_at`` None), a new stretch at
+        each auto-scaling change."""
+        for arn, _meter in self.meters.all():
+            self._flush_meter(arn)
         with self.state.transaction() as txn:
             for stored in txn.all():
                 decl = self.known(stored.arn)
