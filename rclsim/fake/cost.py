@@ -13,8 +13,10 @@ Which units are billed (source: the fact sheet, ``rekognition-custom-labels-api.
 with ``MinInferenceUnits`` and may add units up to ``MaxInferenceUnits`` under load, each billed while
 it serves. :func:`hourly_price` is the one place this is computed: ``rclsim start`` quotes it ("USD
 4.00/hour for 1 inference unit, up to USD 20.00/hour if it scales to 5"), ``find-running`` lists it per
-model, and the meter bills with it. The fake never scales, so the meter bills ``MinInferenceUnits``
-and says so.
+model, and the meter bills with it. The fake scales only when capacity is modelled (opt-in:
+:mod:`rclsim.fake.capacity`): then each auto-scaling change closes the version's usage row and opens
+one with the new unit count, and the bill is the integral of the units in service over time; without
+it the meter bills ``MinInferenceUnits`` and says so.
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ __all__ = [
 #: The variable of the ``prices`` setting (rclsim.config's table), named in messages about its file.
 _PRICES_VARIABLE = next(variable for variable, name in variables().items() if name == "prices")
 
-#: What the meter says about the units it bills (the fake does not auto-scale).
+#: What the meter says about the units it bills (the fake auto-scales only with capacity on).
 METER_UNITS_NOTE = (
-    "inference is billed for the inference units in service: MinInferenceUnits, since the fake does not "
+    "inference is billed for the inference units in service: MinInferenceUnits, plus the units "
+    "auto-scaling added while they served when capacity is modelled (models.json "
+    "TransactionsPerSecondPerInferenceUnit or AutoScaling, or capacity on); without it the fake does not "
     "scale up to MaxInferenceUnits (the service may, and bills each unit added while it serves)"
 )
 
@@ -281,7 +285,7 @@ def compute_bill(
     """Inference from ``usage`` (stretches of RUNNING time; open ones run until ``now``) plus training
     from ``trainings`` (``(arn, seconds)`` of successful trainings)."""
     # Per version: inference-unit hours and their cost, each RUNNING stretch priced by hourly_price
-    # for the units it had in service (MinInferenceUnits: the fake does not scale).
+    # for the units it had in service (a new stretch at each auto-scaling change).
     inference: dict[str, tuple[float, float, float]] = {}  # arn -> (IU hours, amount, unit price)
     for u in usage:
         end = u.stopped_at if u.stopped_at is not None else now

@@ -128,8 +128,29 @@ def cmd_status(args: argparse.Namespace) -> int:
             response = backend.describe_project_versions(
                 ProjectArn=model.project_arn, VersionNames=[model.version_name]
             )
-    _print(response, args, "DescribeProjectVersions")
+        _print(response, args, "DescribeProjectVersions")
+        _say_units_in_service(backend, response)
     return 0
+
+
+def _say_units_in_service(backend: Any, response: dict[str, Any]) -> None:
+    """rclsim's own figure, not an API member (so not in the printed response): the inference units
+    serving each RUNNING version now, which auto-scaling moves between Min and Max. Only a fake knows it."""
+    core = getattr(backend, "core", None)
+    if core is None:
+        return
+    for row in response.get("ProjectVersionDescriptions", []):
+        if row.get("Status") != "RUNNING":
+            continue
+        units = core.lifecycle.units_in_service(row["ProjectVersionArn"])
+        if units is None:
+            continue
+        bounds = f"Min {row.get('MinInferenceUnits', '?')}"
+        if row.get("MaxInferenceUnits") is not None:
+            bounds += f", Max {row['MaxInferenceUnits']}"
+        name = row["ProjectVersionArn"].split("/version/", 1)[-1].split("/", 1)[0]
+        plural = "" if units == 1 else "s"
+        _say(f"{name}: {units} inference unit{plural} in service ({bounds}; rclsim's figure)")
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
