@@ -32,6 +32,9 @@ RCLSIM_S3_ENDPOINT_URL   fakes: an S3 endpoint (a moto server,                (n
                          ``http://127.0.0.1:5000``) to read and write S3
                          objects through; wins over RCLSIM_S3_DIR. (A moto
                          mock, ``mock_aws``, wins over both)
+RCLSIM_FAULTS            fakes: fault rules file (JSON: errors and latency    (none)
+                         by operation, model, rate or call number; see
+                         :mod:`rclsim.fake.faults`, docs/faults.md)
 RCLSIM_SEED              sim: seed of the simulation (a whole number)         the parameters file's, 0
 RCLSIM_MANIFEST          sim (and ``rclsim evaluate``, ``manifest``): the     (none)
                          Ground Truth manifest
@@ -276,6 +279,7 @@ _SPECS = {
         _Spec("state_dir", "RCLSIM_STATE_DIR", _path, None, _cli("--state-dir", "DIR")),
         _Spec("s3_dir", "RCLSIM_S3_DIR", _path, None, _cli("--s3-dir", "DIR")),
         _Spec("s3_endpoint_url", "RCLSIM_S3_ENDPOINT_URL", _url, None, _cli("--s3-endpoint-url", "URL")),
+        _Spec("faults", "RCLSIM_FAULTS", _path, None, _cli("--faults", "FILE")),
         _Spec("seed", "RCLSIM_SEED", _whole, None, _cli("--seed", "N")),
         _Spec(
             "manifest",
@@ -381,6 +385,7 @@ class Settings:
     state_dir: Path | None = None
     s3_dir: Path | None = None
     s3_endpoint_url: str | None = None
+    faults: Path | None = None
     seed: int | None = None
     manifest: Path | None = None
     sim_params: Path | None = None
@@ -435,6 +440,13 @@ def resolve(front_end: str = "api", *, environ: Mapping[str, str] | None = None,
                 f"{settings.option('backend')} aws"
             )
         settings = dataclasses.replace(settings, record_mode=None)  # RCLSIM_RECORD_MODE: aws only
+    if settings.faults is not None and settings.backend == "aws":
+        if settings.explicit("faults"):
+            raise RclsimError(
+                f"{settings.option('faults')} makes the fake fail on purpose: it needs "
+                f"{settings.option('backend')} replay or sim (AWS fails on its own)"
+            )
+        settings = dataclasses.replace(settings, faults=None)  # RCLSIM_FAULTS: the fakes only
     if settings.match != "sha256" and settings.backend != "replay":
         if settings.explicit("match"):
             raise RclsimError(

@@ -46,6 +46,7 @@ def get_backend(
     sim_params: str | os.PathLike[str] | None = None,
     s3_dir: str | os.PathLike[str] | None = None,
     s3_endpoint_url: str | None = None,
+    faults: Any = None,
 ) -> Backend:
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
@@ -74,7 +75,13 @@ def get_backend(
     moto's in-process S3 while a moto mock is on, else the endpoint ``s3_endpoint_url``
     (``RCLSIM_S3_ENDPOINT_URL``; a moto server, say), else the folder ``s3_dir`` (``RCLSIM_S3_DIR``;
     ``s3://B/K`` is its file ``B/K``), else none (see :mod:`rclsim.fake.objects`).
+    Faults (the fakes): ``faults`` (``RCLSIM_FAULTS``) a fault rules file, or the rules themselves (a
+    :class:`rclsim.fake.faults.FaultRules`, or their JSON as a list or dict), applied to every call
+    (see :mod:`rclsim.fake.faults`, docs/faults.md).
     """
+    rules = None
+    if faults is not None and not isinstance(faults, (str, os.PathLike)):
+        rules, faults = _rules_object(faults), None
     settings = resolve(
         "api",
         backend=name or None,
@@ -93,9 +100,31 @@ def get_backend(
         sim_params=sim_params,
         s3_dir=s3_dir,
         s3_endpoint_url=s3_endpoint_url,
+        faults=faults,
     )
+    if rules is not None and settings.backend == "aws":
+        raise RclsimError("faults makes the fake fail on purpose: it needs the replay or sim backend")
     return backend_from_settings(
-        settings, include_builtin=include_builtin, client=client, clock=clock, prices=prices, noise=noise
+        settings,
+        include_builtin=include_builtin,
+        client=client,
+        clock=clock,
+        prices=prices,
+        noise=noise,
+        faults=rules,
+    )
+
+
+def _rules_object(faults: Any) -> Any:
+    """``faults`` given as an object: FaultRules as they are, their JSON (a list or dict) checked."""
+    from rclsim.fake.faults import FaultRules
+
+    if isinstance(faults, FaultRules):
+        return faults
+    if isinstance(faults, (list, dict)):
+        return FaultRules.from_data(faults, origin="faults")
+    raise RclsimError(
+        f"faults={faults!r} is not a fault rules file, FaultRules, or a list of rules (docs/faults.md)"
     )
 
 
@@ -123,10 +152,39 @@ def backend_from_settings(
     clock: Clock | None = None,
     prices: Any = None,
     noise: Any = None,
+    faults: Any = None,
 ) -> Backend:
     """The backend that resolved ``settings`` (see :func:`rclsim.config.resolve`) describe; what
     cannot come from an environment variable (a boto3 ``client``, a ``clock``, a price table or noise
-    model object) is passed here. Messages name the options of the front-end that resolved them."""
+    model object, :class:`~rclsim.fake.faults.FaultRules`) is passed here. Messages name the options of
+    the front-end that resolved them. Fault rules (``faults``, else the ``faults`` setting's file) are
+    put around the fake's core; they are read before the backend is made, so a bad file loses nothing."""
+    if faults is None and settings.faults is not None:
+        from rclsim.fake.faults import FaultRules
+
+        faults = FaultRules.load(settings.faults)
+    backend = _backend_from_settings(
+        settings, include_builtin=include_builtin, client=client, clock=clock, prices=prices, noise=noise
+    )
+    if faults is not None:
+        from rclsim.backends.fake import FakeBackend
+
+        if not isinstance(backend, FakeBackend):  # resolve() refuses it; a record-mode backend here
+            backend.close()
+            raise RclsimError(f"{settings.option('faults')} needs a fake backend (replay or sim)")
+        backend.add_faults(faults)
+    return backend
+
+
+def _backend_from_settings(
+    settings: Settings,
+    *,
+    include_builtin: bool,
+    client: Any,
+    clock: Clock | None,
+    prices: Any,
+    noise: Any,
+) -> Backend:
     if prices is None and settings.prices is not None:
         from rclsim.fake.cost import PriceTable
 

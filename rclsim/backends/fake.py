@@ -19,6 +19,7 @@ from rclsim.fake.clock import Clock
 from rclsim.fake.core import FakeRekognition, ReplaySource
 from rclsim.fake.cost import Bill, PriceTable
 from rclsim.fake.declarations import Declarations
+from rclsim.fake.faults import FaultRules
 from rclsim.fake.objects import ObjectStore
 from rclsim.fake.recordings import PixelHasher, RecordingStore, parse_match
 from rclsim.fake.state import StateStore
@@ -68,6 +69,24 @@ class FakeBackend(Backend):
         self.core = core
         #: The region this backend asks as, like a boto3 client's; None answers every region's models.
         self.region = region
+        #: Fault rules in force (:meth:`add_faults`). While any are, the boto3 drop-in answers at
+        #: botocore's ``before-send`` so its retry handler sees every attempt (rclsim.frontends.dropin).
+        self.fault_rules: tuple[FaultRules, ...] = ()
+
+    def add_faults(self, rules: FaultRules) -> FaultRules:
+        """Apply fault rules to every call into this fake (a layer around its core), sleeping their
+        latency on the core's clock unless they were given a clock of their own. Returns ``rules``."""
+        if not rules.has_clock:
+            rules.use_clock(self.core.clock)
+        if rules not in self.fault_rules:
+            self.core.add_layer(rules.layer)
+            self.fault_rules = (*self.fault_rules, rules)
+        return rules
+
+    def remove_faults(self, rules: FaultRules) -> None:
+        """Stop applying ``rules`` (their counters keep what they counted)."""
+        self.core.remove_layer(rules.layer)
+        self.fault_rules = tuple(r for r in self.fault_rules if r is not rules)
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Encode as botocore's client would (its client-side check; a text or file ``Bytes`` as the

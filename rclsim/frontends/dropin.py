@@ -8,7 +8,18 @@ parameter validation, the serializer, the parser (``ResponseMetadata`` included)
 ``ClientError`` classes, waiters and paginators. The request is never signed or sent, so no
 credentials are needed and nothing leaves the process; and because ``before-call`` comes before
 ``before-send``, moto's hook (on ``before-send``) never sees Rekognition calls, in either nesting order.
-(Retries do not apply: the fake answers every call at once.)
+
+**Retries.** botocore's retry handler looks only at answers it got from sending (``needs-retry`` comes
+after ``before-send``); an answer given at ``before-call`` is final. That is the fast path, and right
+while the fake never fails on purpose. While fault rules are in force on the fake
+(:meth:`rclsim.backends.fake.FakeBackend.add_faults`, ``rclsim.mock(faults=...)``, ``RCLSIM_FAULTS``),
+the hook lets the call through to ``before-send`` instead and answers there with an ``AWSResponse``
+built from the same wire encoding (HTTP 500 for ``InternalServerError``/``ThrottlingException``, 400
+for the others, as :mod:`rclsim.frontends.server` sends): botocore then signs, "sends", parses and
+retries exactly as against AWS (legacy, standard and adaptive modes, ``max_attempts`` and
+``total_max_attempts``), sleeping its own backoff (``time.sleep`` in ``botocore.endpoint``). The
+request's URL is changed to ``https://rekognition.rclsim.invalid/`` before the other ``before-send``
+handlers run, so moto's (which matches AWS's hosts) never answers a Rekognition call.
 
 The hook is registered when rclsim is imported (:mod:`rclsim.frontends.hook`, which imports neither botocore
 nor this module), on every botocore session made from then on and on boto3's default session if it
@@ -36,6 +47,9 @@ from rclsim.fake.objects import MotoObjects, moto_active, moto_objects
 from rclsim.frontends.hook import install, register_on_default_session
 
 __all__ = ["mock", "install"]
+
+#: Where a request answered at ``before-send`` is said to go (no other handler matches it).
+FAULT_URL = "https://rekognition.rclsim.invalid/"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +95,8 @@ def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) ->
         backend = _active[-1]  # no lock: reading the innermost mock is atomic; one may just have ended
     except IndexError:
         return None
+    if getattr(backend, "fault_rules", None):
+        return None  # answered at before-send, where botocore's retry handler sees it
     from rclsim.frontends.wire import handle
 
     AWSResponse, convert_to_response_dict, _ = _botocore_names()  # noqa: N806
@@ -103,6 +119,37 @@ def _before_call(model: Any, params: Any, context: Any = None, **kwargs: Any) ->
     parsed = _parse(model, http, answer.status, answer.body, convert_to_response_dict)
     parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
     return http, parsed
+
+
+def _before_send(request: Any, **kwargs: Any) -> Any:
+    """While fault rules are in force: answer the signed request as the endpoint would, with an
+    ``AWSResponse`` that botocore parses and retries like one from the network (module docstring)."""
+    if not _active or getattr(_passing_through, "on", False):
+        return None
+    try:
+        backend = _active[-1]
+    except IndexError:
+        return None
+    if not getattr(backend, "fault_rules", None):
+        return None  # answered at before-call
+    if request.url == FAULT_URL:
+        return None  # answered already: the hook is on this session twice (builtin and default session)
+    from rclsim.frontends.wire import handle, signed_region
+
+    AWSResponse, _, _ = _botocore_names()  # noqa: N806
+    headers = request.headers
+    target = headers.get("X-Amz-Target")
+    if isinstance(target, bytes):
+        target = target.decode("ascii", "replace")
+    body = request.body or b""
+    if hasattr(body, "read"):
+        body = body.read()
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    request.url = FAULT_URL  # no later before-send handler (moto's) takes this request for AWS's
+    region = signed_region(headers.get("Authorization"))
+    answer = handle(target, body, _caller(backend, region))
+    return AWSResponse(FAULT_URL, answer.status, answer.headers, _Raw(answer.body))
 
 
 #: botocore's parse of recent successful DetectCustomLabels bodies, by (protocol, body): parsing 31

@@ -18,6 +18,9 @@ __all__ = ["install", "install_when_botocore_loads", "register_on_default_sessio
 
 EVENT = "before-call.rekognition"
 UNIQUE_ID = "rclsim-dropin"
+#: While fault rules are in force the drop-in answers here instead, so botocore retries its answers.
+SEND_EVENT = "before-send.rekognition"
+SEND_UNIQUE_ID = "rclsim-dropin-send"
 _lock = threading.RLock()
 _installed = False
 
@@ -28,6 +31,14 @@ def before_call(**kwargs: Any) -> Any:
     if dropin is None:
         return None
     return dropin._before_call(**kwargs)
+
+
+def before_send(**kwargs: Any) -> Any:
+    """botocore's ``before-send`` for Rekognition: the drop-in's answer while fault rules are on."""
+    dropin = sys.modules.get("rclsim.frontends.dropin")
+    if dropin is None:
+        return None
+    return dropin._before_send(**kwargs)
 
 
 def install() -> None:
@@ -42,6 +53,7 @@ def install() -> None:
 
                 handlers = importlib.import_module("botocore.handlers")
             handlers.BUILTIN_HANDLERS.append((EVENT, before_call, handlers.REGISTER_FIRST))
+            handlers.BUILTIN_HANDLERS.append((SEND_EVENT, before_send, handlers.REGISTER_FIRST))
             _installed = True
     register_on_default_session()
 
@@ -109,6 +121,7 @@ def register_on_default_session() -> None:
         return
     events = session._session.get_component("event_emitter")
     events.register_first(EVENT, before_call, unique_id=UNIQUE_ID)
+    events.register_first(SEND_EVENT, before_send, unique_id=SEND_UNIQUE_ID)
     try:
         _registered_on = weakref.ref(session)
     except TypeError:  # a session that cannot be weakly referenced: register every time

@@ -61,6 +61,7 @@ from rclsim.frontends.wire import (
     WireResponse,
     error_response,
     handle,
+    signed_region,
     too_large_response,
 )
 
@@ -74,10 +75,6 @@ DRAIN_BYTES = 8 * MAX_BODY_BYTES
 DRAIN_SECONDS = 2.0
 
 _DIGITS = re.compile(r"[0-9]+")
-#: The region in a SigV4 Authorization header's credential scope (KEY/DATE/REGION/SERVICE/aws4_request).
-_SIGNED_REGION = re.compile(
-    r"^AWS4-HMAC-SHA256 .*?Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]{1,40})/rekognition/"
-)
 
 #: The error code an HTTP-layer error (http.server's ``send_error``) is answered with.
 _HTTP_LAYER_CODES: dict[int, str] = {HTTPStatus.NOT_IMPLEMENTED: "UnknownOperationException"}
@@ -209,8 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) < length:  # the client left mid-body: nobody to answer
             self.close_connection = True
             return
-        signed = _SIGNED_REGION.search(self.headers.get("Authorization", ""))
-        call = self.server.caller(signed.group(1) if signed else None)
+        call = self.server.caller(signed_region(self.headers.get("Authorization", "")))
         self._send(handle(target, body, call, self.server.encoded))
 
     def _not_rekognition(self) -> None:

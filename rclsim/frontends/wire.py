@@ -48,6 +48,7 @@ __all__ = [
     "CONTENT_TYPE",
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
+    "signed_region",
 ]
 
 TARGET_PREFIX = "RekognitionService."
@@ -63,6 +64,21 @@ Call = Callable[[str, dict[str, Any]], dict[str, Any]]
 #: The last encoding of one fake's DetectCustomLabels answers, per small request body: (the answer,
 #: its JSON). Encoding 31 labels costs ~140 µs (float reprs, mostly); comparing answers ~5 µs.
 EncodedAnswers = dict[bytes, tuple[dict[str, Any], bytes]]
+
+
+#: The region in a SigV4 Authorization header's credential scope (KEY/DATE/REGION/SERVICE/aws4_request).
+_SIGNED_REGION = re.compile(
+    r"^AWS4-HMAC-SHA256 .*?Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]{1,40})/rekognition/"
+)
+
+
+def signed_region(authorization: str | bytes | None) -> str | None:
+    """The region a request's SigV4 ``Authorization`` header is signed for (None: unsigned), which
+    the fake answers as: a model of another region is not found."""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode("latin-1")
+    signed = _SIGNED_REGION.search(authorization or "")
+    return signed.group(1) if signed else None
 
 
 @dataclass

@@ -26,6 +26,7 @@ _SETTINGS_OPTIONS = (
     "s3_dir",
     "s3_endpoint_url",
     "seed",
+    "faults",
     "manifest",
     "sim_params",
     "prices",
@@ -63,7 +64,7 @@ def _settings(args: argparse.Namespace) -> Any:
     import dataclasses
 
     changed: dict[str, Any] = {name: getattr(args, name) for name in _SETTINGS_OPTIONS}
-    for name in ("state_dir", "s3_dir", "manifest", "sim_params", "prices"):
+    for name in ("state_dir", "s3_dir", "manifest", "sim_params", "prices", "faults"):
         changed[name] = Path(changed[name]) if changed[name] else None
     changed["recordings"] = tuple(Path(p) for p in args.recordings)
     return dataclasses.replace(args.settings, **changed)

@@ -143,6 +143,13 @@ def _common_options(suppress: bool) -> _Parser:
         "http://127.0.0.1:5000). Env RCLSIM_S3_ENDPOINT_URL",
     )
     f.add_argument(
+        "--faults",
+        metavar="FILE",
+        default=default,
+        help="fake: fault rules (JSON): errors such as ThrottlingException and latency by operation, "
+        "model, rate or call number, for testing retry code (docs/faults.md). Env RCLSIM_FAULTS",
+    )
+    f.add_argument(
         "--prices",
         metavar="FILE",
         default=default,
