@@ -34,9 +34,6 @@ def test_the_bench_shows_the_limit_and_scaling_and_writes_a_png(
     assert "inference-unit hours" in out
     scaling = [line.split() for line in out.splitlines() if len(line.split()) == 4]
     units = [int(cols[3]) for cols in scaling if cols[0].isdigit() and cols[3].isdigit()]
-        for line in out.splitlines()
-        if len(line.split()) == 4 and line.split()[0].isdigit()
-    ]
     assert max(units) > 1 and units[-1] == 1  # scaled up under load, back to Min when quiet
 
 
