@@ -214,10 +214,14 @@ class Meters:
     def get(self, arn: str) -> Meter | None:
         return self._meters.get(arn)
 
-    def put(self, arn: str, meter: Meter) -> Meter:
+    def get_or_make(self, arn: str, run: object, make: Callable[[], Meter]) -> Meter:
+        """The meter of ``arn``'s run ``run``, made once by ``make`` even when threads ask together
+        (a meter of an earlier run is replaced)."""
         with self._lock:
-            self._meters[arn] = meter
-        return meter
+            meter = self._meters.get(arn)
+            if meter is None or meter.run != run:
+                meter = self._meters[arn] = make()
+            return meter
 
     def forget(self, arn: str) -> Meter | None:
         with self._lock:

@@ -516,16 +516,18 @@ class Lifecycle:
         meter = self.meters.get(arn)
         if meter is not None and meter.run == run:
             return meter
-        if state is None:
-            state = self._initial(decl)
-        with self.state.transaction() as txn:
-            open_rows = [u for u in txn.usage() if u.arn == arn and u.stopped_at is None]
-        min_units = state.min_iu or 1
-        units = open_rows[-1].inference_units if open_rows else min_units
-        return self.meters.put(
-            arn,
-            Meter(run, units=units, min_units=min_units, max_units=state.max_iu, scaling=self.scaling(decl)),
-        )
+        running = state if state is not None else self._initial(decl)
+
+        def make() -> Meter:
+            with self.state.transaction() as txn:
+                open_rows = [u for u in txn.usage() if u.arn == arn and u.stopped_at is None]
+            min_units = running.min_iu or 1
+            units = open_rows[-1].inference_units if open_rows else min_units
+            return Meter(
+                run, units=units, min_units=min_units, max_units=running.max_iu, scaling=self.scaling(decl)
+            )
+
+        return self.meters.get_or_make(arn, run, make)
 
     def _write_changes(self, arn: str, changes: list[tuple[float, int]]) -> None:
         """Bill each scale change: close the open usage row at its time, open one with the new units."""
