@@ -364,10 +364,19 @@ PRODUCERS: dict[tuple[str, str], Callable[[World], Any]] = {
     ("DetectCustomLabels", "ImageTooLargeException"): lambda w: w.call(
         "DetectCustomLabels", ProjectVersionArn=_running(w), Image={"Bytes": b"\xff" * (5 * 1024 * 1024)}
     ),
+    ("DetectCustomLabels", "ProvisionedThroughputExceededException"): lambda w: _over_capacity(w),
     ("DetectCustomLabels", "InvalidImageFormatException"): lambda w: w.call(
         "DetectCustomLabels", ProjectVersionArn=_running(w), Image={"Bytes": b"GIF89a not an image"}
     ),
 }
+
+
+def _over_capacity(w: World) -> None:
+    """More calls in one second than a unit serves, with capacity on (it is opt-in)."""
+    w.core.capacity = True
+    arn = _running(w)
+    for _ in range(100):
+        w.call("DetectCustomLabels", ProjectVersionArn=arn, Image=IMAGE)
 
 
 def _listed() -> list[tuple[str, str]]:
@@ -375,7 +384,7 @@ def _listed() -> list[tuple[str, str]]:
         (op, error.name)
         for op in OPERATIONS
         for error in operation_model(op).error_shapes
-        if error.name not in FAULTS
+        if error.name not in FAULTS or (op, error.name) in PRODUCERS
     )
 
 
