@@ -35,6 +35,10 @@ RCLSIM_S3_ENDPOINT_URL   fakes: an S3 endpoint (a moto server,                (n
 RCLSIM_FAULTS            fakes: fault rules file (JSON: errors and latency    (none)
                          by operation, model, rate or call number; see
                          :mod:`rclsim.fake.faults`, docs/faults.md)
+RCLSIM_CAPACITY          fakes: ``1``/``true``: a RUNNING model serves 5         off (a model's models.json
+                         DetectCustomLabels calls per second per inference    ``TransactionsPerSecond
+                         unit; more is ProvisionedThroughputExceeded, and     PerInferenceUnit`` turns
+                         it scales between Min and Max units (docs/capacity)  it on for that model)
 RCLSIM_SEED              sim: seed of the simulation (a whole number)         the parameters file's, 0
 RCLSIM_MANIFEST          sim (and ``rclsim evaluate``, ``manifest``): the     (none)
                          Ground Truth manifest
@@ -280,6 +284,7 @@ _SPECS = {
         _Spec("s3_dir", "RCLSIM_S3_DIR", _path, None, _cli("--s3-dir", "DIR")),
         _Spec("s3_endpoint_url", "RCLSIM_S3_ENDPOINT_URL", _url, None, _cli("--s3-endpoint-url", "URL")),
         _Spec("faults", "RCLSIM_FAULTS", _path, None, _cli("--faults", "FILE")),
+        _Spec("capacity", "RCLSIM_CAPACITY", _flag, False, _cli("--capacity")),
         _Spec("seed", "RCLSIM_SEED", _whole, None, _cli("--seed", "N")),
         _Spec(
             "manifest",
@@ -386,6 +391,7 @@ class Settings:
     s3_dir: Path | None = None
     s3_endpoint_url: str | None = None
     faults: Path | None = None
+    capacity: bool = False
     seed: int | None = None
     manifest: Path | None = None
     sim_params: Path | None = None

@@ -47,6 +47,7 @@ def get_backend(
     s3_dir: str | os.PathLike[str] | None = None,
     s3_endpoint_url: str | None = None,
     faults: Any = None,
+    capacity: bool | None = None,
 ) -> Backend:
     """The backend called ``name`` (default: ``RCLSIM_BACKEND``, else ``"replay"``).
 
@@ -101,6 +102,7 @@ def get_backend(
         s3_dir=s3_dir,
         s3_endpoint_url=s3_endpoint_url,
         faults=faults,
+        capacity=capacity,
     )
     if rules is not None and settings.backend == "aws":
         raise RclsimError("faults makes the fake fail on purpose: it needs the replay or sim backend")
@@ -173,6 +175,9 @@ def backend_from_settings(
             backend.close()
             raise RclsimError(f"{settings.option('faults')} needs a fake backend (replay or sim)")
         backend.add_faults(faults)
+    core = getattr(backend, "core", None)
+    if settings.capacity and core is not None:  # the fakes; the aws backend has the service's own
+        core.capacity = True
     return backend
 
 

@@ -25,6 +25,7 @@ _SETTINGS_OPTIONS = (
     "state_dir",
     "s3_dir",
     "s3_endpoint_url",
+    "capacity",
     "seed",
     "faults",
     "manifest",

@@ -61,6 +61,15 @@ def _common_options(suppress: bool) -> _Parser:
         "exactly; aws: fail when a live response breaks the schema. Env RCLSIM_STRICT",
     )
     g.add_argument(
+        "--capacity",
+        action="store_const",
+        const=True,
+        default=default,
+        help="fakes: a RUNNING model serves 5 DetectCustomLabels calls per second per inference unit; "
+        "more is ProvisionedThroughputExceededException, and a model started with MaxInferenceUnits "
+        "scales between Min and Max (docs/capacity.md). Off by default. Env RCLSIM_CAPACITY",
+    )
+    g.add_argument(
         "--match",
         metavar="HOW",
         default=default,
