@@ -246,6 +246,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"rclsim: serving the fake Rekognition on {server.url} (state in "
         f"{backend.core.lifecycle.state.describe()}, time scale {args.time_scale:g}; {s3}); Ctrl-C stops it"
     )
+    if getattr(backend, "fault_rules", ()):
+        _say(f"  fault rules in force: {args.faults} (docs/faults.md): some calls fail on purpose")
+    if backend.core.capacity:
+        _say("  capacity on: 5 DetectCustomLabels calls per second per inference unit (docs/capacity.md)")
     _say(f"  try: aws rekognition describe-projects --endpoint-url {server.url} --region ap-northeast-1")
     import signal
 
