@@ -225,6 +225,7 @@ def test_the_plugins_backend_matches_pixels(rcl_backend, rcl_client):
         found = rcl_client.detect_custom_labels(ProjectVersionArn={arn!r}, Image={{"Bytes": f.read()}})
     assert rcl_backend.store.match == "pixels"
     assert len(found["CustomLabels"]) == {count}
+    rcl_client.stop_project_version(ProjectVersionArn={arn!r})
 """
 
 

@@ -275,6 +275,7 @@ def test_the_plugins_backend_reads_the_folder(rcl_backend, rcl_client):
     rcl_client.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)
     found = rcl_client.detect_custom_labels(ProjectVersionArn=ARN, Image=RENAMED, MinConfidence=75)
     print("LABELS", json.dumps(sorted(label["Name"] for label in found["CustomLabels"])))
+    rcl_client.stop_project_version(ProjectVersionArn=ARN)
 """
 
 

@@ -91,10 +91,12 @@ def _through_cli(capsys: pytest.CaptureFixture[str], actions: list[Action]) -> l
 
 _INNER_TEST = """
 import json
+import pytest
 from botocore.exceptions import ClientError
 
 ACTIONS = json.loads({actions!r})
 
+@pytest.mark.rcl_leaves_running(reason="runs the outer test's actions; the outer test checks the state")
 def test_actions(rcl_client):
     results = []
     for operation, params in ACTIONS:

@@ -12,14 +12,18 @@ from .conftest import DATA, ROOT
 pytest_plugins = ["pytester"]
 
 USER_TEST = """
+import pytest
+
 ARN = "arn:aws:rekognition:ap-northeast-1:123456789012:project/licence-plates/version/licence-plates.2021-01-01T00.00.00/1609459200000"
 IMAGE = {"S3Object": {"Bucket": "my-bucket", "Name": "test-qiita/9c5f2a31335627a0.jpg"}}
 
 def test_the_article_with_a_plain_client(rcl_client):
     rcl_client.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)
     labels = rcl_client.detect_custom_labels(ProjectVersionArn=ARN, Image=IMAGE, MinConfidence=75)["CustomLabels"]
+    rcl_client.stop_project_version(ProjectVersionArn=ARN)
     assert [x["Name"] for x in labels] == ["vehicle_registration_plate", "car"]
 
+@pytest.mark.rcl_leaves_running(ARN, reason="shows that the next test starts from fresh state")
 def test_state_is_fresh_for_every_test(rcl_backend):
     # would raise ResourceInUseException if the model were still running from the test above
     assert rcl_backend.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1) == {"Status": "STARTING"}
@@ -93,9 +97,9 @@ def test_the_aws_backend_with_record_mode_none_replays_without_aws(
     recording = json.loads((ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json").read_text())
     (folder / "article.json").write_text(json.dumps(recording))
     pytester.makepyfile(
-        test_none=USER_TEST.split("def test_state")[0].replace(
+        test_none=USER_TEST.split("@pytest.mark.rcl_leaves_running")[0].replace(
             "    rcl_client.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)\n", ""
-        )
+        ).replace("    rcl_client.stop_project_version(ProjectVersionArn=ARN)\n", "")
     )
     result = pytester.runpytest_subprocess(
         "-p",
@@ -125,7 +129,9 @@ import boto3
 def code_under_test(arn):                 # makes its own client, as a Lambda handler does
     client = boto3.client("rekognition", region_name="ap-northeast-1")
     client.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)
-    return client.describe_projects()["ProjectDescriptions"][0]["ProjectArn"]
+    found = client.describe_projects()["ProjectDescriptions"][0]["ProjectArn"]
+    client.stop_project_version(ProjectVersionArn=arn)  # else rclsim's guardrail fails the session
+    return found
 
 def test_code(rcl_mock):
     arn = "arn:aws:rekognition:ap-northeast-1:123456789012:project/licence-plates/version/licence-plates.2021-01-01T00.00.00/1609459200000"
