@@ -196,13 +196,15 @@ def hourly_price(
     *,
     arn: str | None = None,
     prices: PriceTable | None = None,
+    region: str | None = None,
 ) -> HourlyPrice:
     """The hourly price of a model with ``units`` inference units in service (``MinInferenceUnits``)
     and, when ``max_units`` (``MaxInferenceUnits``) is above it, the most auto-scaling can make it.
-    ``arn`` picks the region's price (the fallback region's, with a note, when it has none); ``prices``
-    defaults to :meth:`PriceTable.load`. ``start``, ``find-running`` and the meter all use this."""
+    ``arn`` (or ``region``, for a model that does not exist yet) picks the region's price (the
+    fallback region's, with a note, when it has none); ``prices`` defaults to :meth:`PriceTable.load`.
+    ``start``, ``find-running``, ``schedule`` and the meter all use this."""
     prices = prices or PriceTable.load()
-    p = prices.for_arn(arn)
+    p = prices.for_arn(arn) if arn is not None or region is None else prices.for_region(region)
     scales_to = max_units if max_units is not None and max_units > units else None
     return HourlyPrice(prices.currency, p.inference_unit_hour, units, scales_to, prices.as_of, p.note)
 

@@ -216,9 +216,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     )
     prices = _prices(args)
     region = args.region or prices.fallback
-    # hourly_price is the one place a running model's price is computed; it prices by a version's ARN.
-    arn = f"arn:aws:rekognition:{region}:000000000000:project/schedule/version/schedule.1/1"
-    price = hourly_price(units, arn=arn, prices=prices)
+    price = hourly_price(units, region=region, prices=prices)  # the one place a price is computed
     scheduled = result.running_hours * price.hourly
     always = result.always_on_hours * price.hourly
     data = {
