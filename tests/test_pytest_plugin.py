@@ -97,9 +97,9 @@ def test_the_aws_backend_with_record_mode_none_replays_without_aws(
     recording = json.loads((ROOT / "fixtures" / "article" / "9c5f2a31335627a0.recording.json").read_text())
     (folder / "article.json").write_text(json.dumps(recording))
     pytester.makepyfile(
-        test_none=USER_TEST.split("@pytest.mark.rcl_leaves_running")[0].replace(
-            "    rcl_client.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)\n", ""
-        ).replace("    rcl_client.stop_project_version(ProjectVersionArn=ARN)\n", "")
+        test_none=USER_TEST.split("@pytest.mark.rcl_leaves_running")[0]
+        .replace("    rcl_client.start_project_version(ProjectVersionArn=ARN, MinInferenceUnits=1)\n", "")
+        .replace("    rcl_client.stop_project_version(ProjectVersionArn=ARN)\n", "")
     )
     result = pytester.runpytest_subprocess(
         "-p",
