@@ -41,6 +41,8 @@ import cv2
 import numpy as np
 import pytest
 
+from .processes import stop
+
 SAMPLES = Path(__file__).parent / "samples"
 PYTHON = sys.executable
 RCLSIM = str(Path(sys.executable).parent / "rclsim")
@@ -269,12 +271,7 @@ def _start_serve(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[subpr
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 @pytest.fixture(scope="module")

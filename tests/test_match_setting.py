@@ -34,6 +34,7 @@ from rclsim.frontends.cli import main
 from rclsim.service.errors import RclsimError
 
 from .conftest import ARTICLE_ARN, DATA, ROOT
+from .processes import stop
 
 pytest_plugins = ["pytester"]
 
@@ -273,12 +274,7 @@ def _serve_lines(tmp_path: Path, *options: str) -> Iterator[list[str]]:
                 break
         yield lines
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def test_serve_says_where_s3_is(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from rclsim.fake.objects import EndpointObjects, FolderObjects, MotoObjects
 from rclsim.frontends.cli import main
 
 from .conftest import ARTICLE_ARN, DATA
+from .processes import stop
 
 pytest_plugins = ["pytester"]
 
@@ -247,12 +248,7 @@ def served(s3_dir: Path, tmp_path: Path) -> Iterator[str]:
         assert url, "".join(lines)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def test_serve_reads_s3_from_the_folder(served: str) -> None:

@@ -40,6 +40,7 @@ from rclsim.frontends.cli import main
 from rclsim.frontends.server import FakeServer
 
 from .conftest import ARTICLE_ARN, ARTICLE_S3
+from .processes import stop
 
 REGION = "ap-northeast-1"
 DETECT = {"ProjectVersionArn": ARTICLE_ARN, "Image": ARTICLE_S3, "MinConfidence": 75}
@@ -349,12 +350,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         assert url, "serve did not start"
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def test_serve_with_a_faults_file_and_botocores_retries(served: str, backoffs: list[float]) -> None:
