@@ -342,3 +342,39 @@ def test_only_what_the_run_made_or_changed_is_saved_into_the_s3_dir(tmp_path: Pa
     assert (folder / "mine" / "kept.txt").read_bytes() == b"the user's"
     assert not (folder / "someone-elses").exists()
     assert said.startswith("saved 1 new object") and "kept 1 file" in said
+
+
+def test_fault_rules_reach_the_program_and_botocore_retries_them(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """rclsim run --faults FILE: the program's own boto3 client sees the faults and botocore's standard
+    retry mode retries them (the program sets its backoff to 0 so the test does not sleep)."""
+    rules = tmp_path / "faults.json"
+    rules.write_text(
+        '[{"operation": "DescribeProjects", "error": "ThrottlingException", "calls": [1, 2]},'
+        ' {"operation": "DescribeProjectVersions", "error": "InternalServerError"}]'
+    )
+    script = _script(
+        tmp_path / "retrying.py",
+        """\
+        import boto3
+        import botocore.retries.standard as standard
+        from botocore.config import Config
+        from botocore.exceptions import ClientError
+        standard.ExponentialBackoff.delay_amount = lambda self, context: 0  # no real sleeps in a test
+        standard_mode = Config(retries={"mode": "standard"})
+        client = boto3.client("rekognition", region_name="ap-northeast-1", config=standard_mode)
+        answer = client.describe_projects()
+        print("ATTEMPTS", answer["ResponseMetadata"]["RetryAttempts"] + 1)
+        try:
+            client.describe_project_versions(ProjectArn=PROJECT)
+        except ClientError as exc:
+            attempts = exc.response["ResponseMetadata"]["RetryAttempts"] + 1
+            print("GAVE UP", exc.response["Error"]["Code"], attempts)
+        """.replace("PROJECT", repr(ARTICLE_PROJECT_ARN)),
+    )
+    code = main(["run", "--faults", str(rules), "--", sys.executable, script])
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert "ATTEMPTS 3" in out  # two throttled attempts, then the answer
+    assert "GAVE UP InternalServerError 3" in out  # standard mode: 3 attempts in all
