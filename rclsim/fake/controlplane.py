@@ -3,10 +3,10 @@
 The model lifecycle (:mod:`rclsim.fake.lifecycle`) moves versions between statuses; this module makes
 them. It holds the operations that create and delete resources, keeps them in the state store (so the
 CLI, ``rclsim serve`` and several processes see the same projects) and tells the lifecycle about the
-versions it made (:class:`Catalog`). Datasets (:mod:`rclsim.fake.datasets`), tags
-(:mod:`rclsim.fake.tagging`), project policies (:mod:`rclsim.fake.policies`) and the training model
-(:mod:`rclsim.fake.training`) are parts it composes; every front-end reaches them only through
-:meth:`rclsim.fake.core.FakeRekognition.call`.
+versions it made (it is the lifecycle's :class:`~rclsim.fake.lifecycle.Catalog`). Datasets
+(:mod:`rclsim.fake.datasets`), tags (:mod:`rclsim.fake.tagging`), project policies
+(:mod:`rclsim.fake.policies`) and the training model (:mod:`rclsim.fake.training`) are parts it
+composes; every front-end reaches them only through :meth:`rclsim.fake.core.FakeRekognition.call`.
 
 Choices where the service's behaviour is not verified ([U]), documented in docs/fidelity.md:
 
@@ -22,9 +22,10 @@ Choices where the service's behaviour is not verified ([U]), documented in docs/
   data that cannot be read, or a manifest the service would refuse, ends in ``TRAINING_FAILED`` with
   the reason in ``StatusMessage`` (as the service reports import errors), not in an error of the call;
   the training's duration and outcome come from :mod:`rclsim.fake.training`; the training output
-  (evaluation summary, manifest summary, ground-truth manifests) is written under ``OutputConfig``
-  through the object store when training completes; when it cannot be written the version still
-  completes and ``rclsim`` warns in its ``StatusMessage``;
+  (evaluation summary, manifest summary, ground-truth and with-validation manifests, at the locations
+  DescribeProjectVersions names) is written through the object store when training completes, the
+  manifest summary also when it fails; when it cannot be written the version still completes and
+  ``rclsim`` says so in its ``StatusMessage``;
 * ``StopProjectVersion`` of a version that is training ends it at once in ``TRAINING_FAILED``
   (``StatusMessage`` says it was stopped; nothing is billed); the call answers ``TRAINING_FAILED``;
 * ``DeleteProjectVersion`` of a version that is training, starting, running or stopping is
