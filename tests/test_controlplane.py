@@ -692,3 +692,28 @@ def test_output_that_cannot_be_written_leaves_the_version_trained_and_says_so(co
     assert row["Status"] == "TRAINING_COMPLETED"
     assert "(rclsim: the training output could not be written" in row["StatusMessage"]
     assert "no-such-bucket" not in s3.buckets  # nothing was created behind the user's back
+
+
+def test_an_image_a_trained_model_never_saw_answers_no_labels_with_the_default_opt_in(s3, clock):
+    core = _core(s3, clock)
+    _, arn = _trained(core, clock)
+    _call(core, "StartProjectVersion", ProjectVersionArn=arn, MinInferenceUnits=1)
+    clock.advance(3600)
+    unseen = {"Bytes": _reencoded(_image(4242))}
+    assert (
+        _error(core, "DetectCustomLabels", ProjectVersionArn=arn, Image=unseen)[0]
+        == "RecordingNotFoundException"
+    )
+    core.control.source.default_answer = True  # what --match default sets (the backend passes it)
+    assert _call(core, "DetectCustomLabels", ProjectVersionArn=arn, Image=unseen) == {"CustomLabels": []}
+    seen = {"S3Object": {"Bucket": "data", "Name": "imgs/2.jpg"}}
+    assert _call(core, "DetectCustomLabels", ProjectVersionArn=arn, Image=seen, MinConfidence=0)[
+        "CustomLabels"
+    ]
+
+
+def test_match_default_reaches_trained_models_through_the_backend():
+    import rclsim
+
+    assert rclsim.get_backend("replay", match="default").core.control.default_answer is True
+    assert rclsim.get_backend("replay").core.control.default_answer is False

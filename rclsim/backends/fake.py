@@ -42,6 +42,7 @@ def fake_core(
     objects: ObjectStore | None = None,
     pixels: PixelHasher | None = None,
     match_hint: Callable[[str], str] | None = None,
+    default_answer: bool = False,
 ) -> FakeRekognition:
     """The fake core over ``source``, knowing the models declared in ``declaration_dirs``, reading
     and writing S3 objects through ``objects`` (see :mod:`rclsim.fake.objects`; None: no S3), with
@@ -57,6 +58,7 @@ def fake_core(
         objects=objects,
         pixels=pixels,
         match_hint=match_hint,
+        default_answer=default_answer,
     )
 
 
@@ -225,6 +227,7 @@ class ReplayBackend(FakeBackend):
                 objects=objects,
                 pixels=pixels,
                 match_hint=match_hint,
+                default_answer="default" in self.store.match,
             ),
             region=region,
         )

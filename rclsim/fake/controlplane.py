@@ -122,6 +122,8 @@ class ControlPlane:
         self._lock = threading.Lock()
         #: The opt-in pixel match's hasher for trained versions (the core passes the backend's).
         self.pixels: Any = None
+        #: The opt-in default answer for trained versions (``--match default``; the core passes it).
+        self.default_answer = False
         #: How the user switches the pixel match on, in their front-end's words (None: Python's).
         self.match_hint: Callable[[str], str] | None = None
         lifecycle.catalog = self
@@ -159,6 +161,7 @@ class ControlPlane:
         from rclsim.fake.training import TrainedSource
 
         source = TrainedSource(self.version_entries, self.objects, pixels=self.pixels)
+        source.default_answer = self.default_answer
         if self.match_hint is not None:
             source.match_hint = self.match_hint
         return source

@@ -265,7 +265,8 @@ class FakeRekognition:
     their statuses live (default: fresh, in memory), ``clock`` and ``time_scale`` how time passes
     (0: every transition is instant), ``prices`` the cost meter's price table, ``pixels`` the opt-in
     pixel match's hasher for versions trained here (``--match pixels``; recordings get theirs in the
-    store) and ``match_hint(value)`` how the user's front-end spells that setting, for messages.
+    store), ``default_answer`` the opt-in default for them (``--match default``: an image a trained model
+    never saw answers no labels) and ``match_hint(value)`` how the user's front-end spells that setting.
     """
 
     def __init__(
@@ -282,6 +283,7 @@ class FakeRekognition:
         pixels: PixelHasher | None = None,
         match_hint: Callable[[str], str] | None = None,
         capacity: bool = False,
+        default_answer: bool = False,
     ) -> None:
         self.source = source  # (the setter below also decides whether answers may be kept)
         self.strict = strict
@@ -299,6 +301,7 @@ class FakeRekognition:
         self.control = ControlPlane(self.lifecycle, objects=lambda: self.objects)
         self.control.pixels = pixels
         self.control.match_hint = match_hint
+        self.control.default_answer = default_answer
         self._prices = prices
         # Images sent as Bytes that passed the image checks, with their SHA-256: a test that sends the
         # same image call after call has it checked and hashed once. Keyed by the bytes themselves

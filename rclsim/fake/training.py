@@ -470,6 +470,8 @@ class TrainedSource:
         self._objects = objects
         #: The opt-in pixel match's hasher (``--match pixels``; handed in: this layer has no OpenCV).
         self.pixels = pixels
+        #: The opt-in default answer (``--match default``): no labels for an image not in the datasets.
+        self.default_answer = False
         #: How the user switches the pixel match on, in their front-end's words (for messages).
         self.match_hint: Callable[[str], str] = functools.partial(example, "match")
         self.noise = noise or NoiseModel()
@@ -513,9 +515,26 @@ class TrainedSource:
     def candidates(self, project_version_arn: str, image: ImageRef) -> Sequence[Recording]:
         matcher = self._matcher(project_version_arn)
         entry = matcher.find(image) if matcher is not None else None
+        path = Path(project_version_arn)
+        if matcher is not None and entry is None and self.default_answer:
+            # The opt-in default (--match default): an image the model never saw, answered as a model
+            # that finds nothing in it would answer [U: a real model may find something].
+            return [
+                Recording(
+                    path=path,
+                    project_version_arn=project_version_arn,
+                    region=None,
+                    image=image,
+                    width=None,
+                    height=None,
+                    min_confidence=0.0,
+                    max_results=None,
+                    recorded_at=None,
+                    labels=(),
+                )
+            ]
         if matcher is None or entry is None:
             return []
-        path = Path(project_version_arn)
         return [simulated_recording(entry, project_version_arn, self.noise, matcher.label_names, image, path)]
 
     def not_found_message(self, project_version_arn: str, image: ImageRef) -> str:
