@@ -118,3 +118,15 @@ def test_a_huge_line_is_one_error_not_a_crash(capsys: pytest.CaptureFixture[str]
     m = write("huge.manifest", manifest(*good(9)) + b'{"source-ref": "' + b"a" * 200_000 + b'"}\n')
     code, _, err = run(capsys, "manifest", "check", m)
     assert code == 0 and "line 10: ERROR_INVALID_JSON_LINE (removed)" in err
+
+
+def test_images_not_uploaded_yet_are_taken_on_trust_as_the_import_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An --images-dir without the manifest's images (the wrong folder, or not uploaded yet): the
+    verdict is the one the fake's CreateDataset gives (images on trust), and stderr says why."""
+    m = write("m.manifest", manifest(*good(5)))
+    Path("empty").mkdir()
+    code, _, err = run(capsys, "manifest", "check", m, "--images-dir", "empty")
+    assert code == 0
+    assert "not uploaded yet, so no image was checked" in err and "the import would succeed" in err

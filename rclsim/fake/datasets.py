@@ -52,10 +52,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from rclsim.data.manifest.entries import ManifestEntry
-from rclsim.data.manifest.service_check import CheckedLine, ManifestCheck, check_manifest
+from rclsim.data.manifest.service_check import CheckedLine, ManifestCheck, check_uploaded
 from rclsim.data.manifest.validation import _LineError, _parse
 from rclsim.fake.clock import Clock
 from rclsim.fake.lifecycle import page
+from rclsim.fake.objects import HOW_TO_GIVE_ONE
 from rclsim.fake.state import Resource, StateStore
 from rclsim.service.errors import service_error
 
@@ -77,10 +78,7 @@ DISTRIBUTE_SECONDS = 60.0
 TEST_SHARE = 0.2
 
 _BUSY = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS")
-_NO_S3 = (
-    "rclsim has no S3 to read it from (give --s3-dir DIR / RCLSIM_S3_DIR, --s3-endpoint-url URL / "
-    "RCLSIM_S3_ENDPOINT_URL, or run under moto's mock_aws)"
-)
+_NO_S3 = f"rclsim has no S3 ({HOW_TO_GIVE_ONE})"
 
 
 class ObjectStore(Protocol):
@@ -230,18 +228,7 @@ class Datasets:
         return read
 
     def _check(self, data: bytes, *, whole: bool) -> ManifestCheck:
-        store = self.objects()
-        read = self._read_image(store)
-        check = check_manifest(data, read_image=read, whole=whole)
-        if (
-            read is not None
-            and check.lines
-            and check.lines[0].entry is None
-            and read(check.lines[0].source_ref) is None
-        ):
-            # The first image is not in the store at all: the images were not uploaded. Trust them [U].
-            check = check_manifest(data, whole=whole)
-        return check
+        return check_uploaded(data, self._read_image(self.objects()), whole=whole)[0]
 
     def _manifest_bytes(self, s3: Mapping[str, Any], op: str) -> bytes:
         where = f"s3://{s3.get('Bucket')}/{s3.get('Name')}"

@@ -83,6 +83,7 @@ from rclsim.config import example
 from rclsim.data.evaluation import Prediction, Truth, evaluate
 from rclsim.data.imageinfo import NotAnImage, read_image_info
 from rclsim.data.manifest import CLASSIFICATION, DETECTION, ManifestEntry
+from rclsim.fake.objects import HOW_TO_GIVE_ONE
 from rclsim.fake.recordings import ImageRef, Recording
 from rclsim.fake.recordings.pixels import PixelHasher
 from rclsim.fake.simulation.noise import NoiseModel
@@ -125,10 +126,7 @@ MIN_LABELS = {CLASSIFICATION: 2, DETECTION: 1}
 #: The share of testing labels that must be training labels.
 MIN_OVERLAP = 0.5
 _USE_CASE = {CLASSIFICATION: "image-level (classification)", DETECTION: "object-location (detection)"}
-_NO_S3 = (
-    "rclsim has no S3 to read the dataset images from (give one with --s3-dir DIR / RCLSIM_S3_DIR, "
-    "--s3-endpoint-url URL / RCLSIM_S3_ENDPOINT_URL, or run under moto's mock_aws)"
-)
+_NO_S3 = f"rclsim has no S3 to read the dataset images from ({HOW_TO_GIVE_ONE})"
 
 
 # -- duration ------------------------------------------------------------------------------------------

@@ -695,3 +695,21 @@ def _placed(out: _Line) -> list[tuple[str, str]]:
     placed += [(c, "metadata") for codes in out.metadata.values() for c in codes]
     placed += [(c, "box") for codes in out.boxes.values() for c in codes]
     return placed
+
+
+def check_uploaded(
+    data: bytes, read_image: Callable[[str], bytes | None] | None, *, whole: bool = True
+) -> tuple[ManifestCheck, bool]:
+    """:func:`check_manifest` with the images read where they can be, and whether they were: when the
+    first line's image is not there at all, the images were not uploaded (yet) and are taken on trust
+    rather than every line failing [U]. The fake's import and ``rclsim manifest check --images-dir``
+    both use this rule."""
+    check = check_manifest(data, read_image=read_image, whole=whole)
+    if (
+        read_image is not None
+        and check.lines
+        and check.lines[0].entry is None
+        and read_image(check.lines[0].source_ref) is None
+    ):
+        return check_manifest(data, whole=whole), False
+    return check, read_image is not None

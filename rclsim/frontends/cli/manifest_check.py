@@ -67,7 +67,7 @@ def _reader(folder: str | None) -> Callable[[str], bytes | None] | None:
 
 
 def cmd_manifest_check(args: argparse.Namespace) -> int:
-    from rclsim.data.manifest.service_check import DEFAULT_LIMITS, MESSAGES, ManifestCheck, check_manifest
+    from rclsim.data.manifest.service_check import DEFAULT_LIMITS, MESSAGES, ManifestCheck, check_uploaded
     from rclsim.service.files import read_file_bytes
 
     if not args.manifest_file:
@@ -82,7 +82,13 @@ def cmd_manifest_check(args: argparse.Namespace) -> int:
         check = ManifestCheck(terminal_error=(code, MESSAGES[code]), file_error=True)
     else:
         data = read_file_bytes(path, what="manifest", cap=DEFAULT_LIMITS.max_bytes)
-        check = check_manifest(data, read_image=_reader(args.images_dir))
+        check, read = check_uploaded(data, _reader(args.images_dir))
+        if args.images_dir and not read:
+            _say(
+                f"the first line's image is not in --images-dir {args.images_dir} (s3://B/K is "
+                f"{args.images_dir}/B/K): taken as not uploaded yet, so no image was checked, as the "
+                f"fake's import does"
+            )
     _report(check, path)
     _print(check.summary(args.dataset_role), args, "ManifestSummary")
     return 0 if check.ok else EXIT_USER_ERROR
