@@ -185,9 +185,12 @@ def test_s3_dir_is_served_by_a_local_moto_server(tmp_path: Path, capfd: pytest.C
     served = [line for line in err.splitlines() if "http://127.0.0.1:" in line]
     assert len(served) == 1 and "S3" in served[0] and "s3data" in served[0], err
     assert "LABELS ['car', 'vehicle_registration_plate']" in out
-    assert (data / "note.txt").read_bytes() == b"hello from s3data"  # an existing file is never overwritten
-    assert (tmp_path / "s3data" / "my-bucket" / "out.txt").read_bytes() == b"x"  # a new object is saved
-    assert "saved 1 new object" in err and "kept 1 file" in err, err
+    # the folder stands for S3: a new object is saved, a changed one replaces its file, both said
+    assert (tmp_path / "s3data" / "my-bucket" / "out.txt").read_bytes() == b"x"
+    assert (data / "note.txt").read_bytes() == b"changed in the run"
+    assert (
+        "saved 1 new object" in err and "replaced 1 the run changed (my-bucket/test-qiita/note.txt)" in err
+    ), err
     assert "PUT /" not in err  # the server's request log stays out of the program's stderr
     (tmp_path / "s3data" / "x").mkdir()  # not a valid bucket name: one line, nothing run
     assert main(["run", "--s3-dir", str(tmp_path / "s3data"), "--", sys.executable, script]) == 1
@@ -316,7 +319,8 @@ def test_sigterm_to_rclsim_run_reaches_the_child(tmp_path: Path) -> None:
 
 def test_only_what_the_run_made_or_changed_is_saved_into_the_s3_dir(tmp_path: Path) -> None:
     """The S3 server may hold objects the run did not make (another test's, in this process): they
-    are not written into the user's folder; new and changed ones are, never over an existing file."""
+    are not written into the user's folder; new and changed ones are, but never over a file that
+    changed on disk during the run."""
     server_class = pytest.importorskip("moto.server").ThreadedMotoServer
     from rclsim.frontends.cli import run
 
@@ -334,14 +338,15 @@ def test_only_what_the_run_made_or_changed_is_saved_into_the_s3_dir(tmp_path: Pa
         run._upload(url, folder)
         before = run._listing(url)
         s3.put_object(Bucket="mine", Key="new/out.json", Body=b"{}")  # made by the run
-        s3.put_object(Bucket="mine", Key="kept.txt", Body=b"changed")  # changed by the run
+        s3.put_object(Bucket="mine", Key="kept.txt", Body=b"changed")  # changed by the run...
+        (folder / "mine" / "kept.txt").write_bytes(b"edited meanwhile")  # ...and by the user on disk
         said = run._save_new(url, folder, before)
     finally:
         server.stop()
     assert (folder / "mine" / "new" / "out.json").read_bytes() == b"{}"
-    assert (folder / "mine" / "kept.txt").read_bytes() == b"the user's"
+    assert (folder / "mine" / "kept.txt").read_bytes() == b"edited meanwhile"
     assert not (folder / "someone-elses").exists()
-    assert said.startswith("saved 1 new object") and "kept 1 file" in said
+    assert said.startswith("saved 1 new object") and "kept 1 file changed on disk during the run" in said
 
 
 def test_fault_rules_reach_the_program_and_botocore_retries_them(

@@ -25,8 +25,9 @@ Offline (choices, tested in tests/test_cli_run.py):
   and the fake's at URL. Otherwise, when moto's server is installed (``moto[server]``), a
   ``ThreadedMotoServer`` on 127.0.0.1 (a free port) serves S3 for the command's lifetime, to the
   command and the fake alike, filled first from ``--s3-dir DIR`` (``DIR/BUCKET/KEY`` files); when the
-  command ends, the objects it (or the fake: training output) made are saved into ``DIR`` as new files,
-  so the next run sees them; a file that exists is never overwritten (stderr says how many were kept).
+  command ends, what it (or the fake: training output) made or changed there is written back into
+  ``DIR``, which stands for S3 as it does for the fake's own writes (a changed object replaces its
+  file; a file changed on disk during the run is kept); stderr names what was replaced or kept.
   One line on stderr says where S3 is.
   Otherwise the command's S3 goes to a closed local port (its S3 calls fail at once, locally), the fake
   reads ``--s3-dir`` itself, and stderr says so. In record mode S3 is left alone unless an S3 option is
@@ -91,8 +92,9 @@ program. The program's own code is unchanged and sees its arguments unchanged.
 The program gets dummy AWS credentials and an AWS config of its own (profiles default and
 custom-labels-access), so it never reaches AWS by accident. Its S3 calls (and the fake's) go to
 --s3-endpoint-url URL if given; else to a local moto server for the run, filled from --s3-dir DIR
-(DIR/BUCKET/KEY files), when moto[server] is installed, and new objects are saved into DIR at the end
-(existing files are never overwritten); else they fail locally (said on stderr).
+(DIR/BUCKET/KEY files), when moto[server] is installed, and what the run made or changed there is
+written back into DIR at the end, as S3 would keep it (stderr names what it replaced); else they fail
+locally (said on stderr).
 
 Not faked: other AWS services (S3 aside), other Rekognition operations (a clear error), and programs that
 are not Python with rclsim installed (the AWS CLI v2: point it at 'rclsim serve' instead). With
@@ -282,7 +284,7 @@ def _serve_s3(settings: Any, env: dict[str, str], stack: contextlib.ExitStack) -
     env.pop(names["s3_dir"], None)
     source = f", filled from {s3_dir} ({filled})" if s3_dir else " (empty)"
     saved = (
-        f"; new objects are saved into {s3_dir} at the end"
+        f"; what it makes or changes there is written back into {s3_dir} at the end"
         if s3_dir
         else "; what is written there ends with it"
     )
@@ -323,45 +325,64 @@ def _listing(url: str) -> dict[tuple[str, str], str]:
 
 
 def _save_new(url: str, folder: Path, before: dict[tuple[str, str], str]) -> str:
-    """Copy the objects the run made or changed in the S3 at ``url`` (those not in ``before``, as it
-    was once filled) into ``folder/BUCKET/KEY`` files, so the next run (and the user) sees them:
-    training output, say, whose location DescribeProjectVersions keeps giving. A file that exists is
-    never overwritten; what was done, or "" when nothing was new."""
+    """Write what the run made or changed in the S3 at ``url`` (objects not in ``before``, the listing
+    taken once it was filled from ``folder``) back into ``folder/BUCKET/KEY``, so the next run (and the
+    user) sees it: training output, say, whose location DescribeProjectVersions keeps giving. The
+    folder stands for S3, so a changed object replaces its file, as the fake's own writes with
+    ``--s3-dir`` do; but a file that changed on disk during the run is kept (and named). Returns what was
+    done, or "" when nothing was."""
+    import hashlib
+
     from rclsim.fake.objects import FolderObjects
 
     client = _client(url)
     store = FolderObjects(folder)
-    written = differ = refused = 0
+    written: list[str] = []
+    replaced: list[str] = []
+    kept: list[str] = []
+    refused = 0
     for (bucket, key), etag in _listing(url).items():
         if before.get((bucket, key)) == etag:
             continue  # there before the run and unchanged
         data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
         try:
-            existing = store.get(bucket, key)
+            existing: bytes | None = store.get(bucket, key)
         except KeyError:
             existing = None
-        if existing is not None:
-            differ += existing != data
+        name = f"{bucket}/{key}"
+        if existing == data:
             continue
+        if existing is not None:
+            uploaded = before.get((bucket, key), "").strip('"')
+            if hashlib.md5(existing, usedforsecurity=False).hexdigest() != uploaded:
+                kept.append(name)  # changed on disk meanwhile (or made there): the user's
+                continue
         try:
             (folder / bucket).mkdir(exist_ok=True)
             store.put(bucket, key, data)
-            written += 1
         except (OSError, RclsimError):
             refused += 1
+            continue
+        (replaced if existing is not None else written).append(name)
     parts = []
     if written:
-        parts.append(f"saved {written} new object{'s' * (written != 1)} into {folder}")
-    if differ:
+        parts.append(f"saved {len(written)} new object{'s' * (len(written) != 1)} into {folder}")
+    if replaced:
+        parts.append(f"replaced {len(replaced)} the run changed ({_names(replaced)})")
+    if kept:
         parts.append(
-            f"kept {differ} file{'s' * (differ != 1)} of {folder} that the run changed in S3 "
-            f"(never overwritten)"
+            f"kept {len(kept)} file{'s' * (len(kept) != 1)} changed on disk during the run ({_names(kept)})"
         )
     if refused:
         parts.append(
             f"{refused} object{'s' * (refused != 1)} could not be saved as files (key outside the folder)"
         )
     return "; ".join(parts)
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _client(url: str) -> Any:
