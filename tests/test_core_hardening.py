@@ -115,4 +115,4 @@ def test_a_start_in_the_wrong_region_says_which_region(capsys: pytest.CaptureFix
     code = main(["start", "--project-version-arn", ARTICLE_ARN, "--region", "us-east-1"])
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("rclsim: error")]
-    assert code != 0 and len(errors) == 1 and "use --region ap-northeast-1" in errors[0]
+    assert code != 0 and len(errors) == 1 and "--region ap-northeast-1" in errors[0]

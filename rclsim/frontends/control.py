@@ -114,7 +114,8 @@ def resolve(backend: Backend, arn: str) -> ModelRef:
     if region and parsed.region != region:
         raise RclsimError(
             f"no project {parsed.project!r} holds {arn} in {region} (DescribeProjects found none): the "
-            f"model is in {parsed.region}; use --region {parsed.region}"
+            f"model is in {parsed.region}; give that region (--region {parsed.region}, region= in "
+            f"Python, RCLSIM_REGION or AWS_DEFAULT_REGION={parsed.region} for the pytest plugin)"
         )
     raise RclsimError(f"no project {parsed.project!r} holds {arn} (DescribeProjects found none)")
 
