@@ -691,6 +691,7 @@ def test_output_that_cannot_be_written_leaves_the_version_trained_and_says_so(co
     row = _describe(core, project, "v1")
     assert row["Status"] == "TRAINING_COMPLETED"
     assert "(rclsim: the training output could not be written" in row["StatusMessage"]
+    assert "has no bucket 'no-such-bucket' (OutputConfig.S3Bucket" in row["StatusMessage"]
     assert "no-such-bucket" not in s3.buckets  # nothing was created behind the user's back
 
 

@@ -625,7 +625,12 @@ class ControlPlane:
         try:
             for where, body in written:
                 store.put(where["Bucket"], where["Name"], body)
-        except (KeyError, OSError, ValueError, RclsimError) as exc:
+        except KeyError:
+            return (
+                f"the training output could not be written: {store.describe()} has no bucket "
+                f"{files.config['S3Bucket']!r} (OutputConfig.S3Bucket; make it first, as on AWS)"
+            )
+        except (OSError, ValueError, RclsimError) as exc:
             return f"the training output could not be written to {store.describe()}: {exc}"
         return None
 
