@@ -130,3 +130,13 @@ def test_images_not_uploaded_yet_are_taken_on_trust_as_the_import_does(
     code, _, err = run(capsys, "manifest", "check", m, "--images-dir", "empty")
     assert code == 0
     assert "not uploaded yet, so no image was checked" in err and "the import would succeed" in err
+
+
+def test_a_missing_image_names_the_file_looked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("imgs/b").mkdir(parents=True)
+    for i in range(5):
+        Path(f"imgs/b/g{i}.jpg").write_bytes(_png(640, 480))
+    m = write("m.manifest", manifest(*good(6)))
+    code, _, err = run(capsys, "manifest", "check", m, "--images-dir", "imgs")
+    line = next(x for x in err.splitlines() if x.startswith("line 6:"))
+    assert line.count("s3://b/g5.jpg") == 1 and str(Path("imgs", "b", "g5.jpg")) in line

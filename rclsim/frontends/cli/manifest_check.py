@@ -89,12 +89,12 @@ def cmd_manifest_check(args: argparse.Namespace) -> int:
                 f"{args.images_dir}/B/K): taken as not uploaded yet, so no image was checked, as the "
                 f"fake's import does"
             )
-    _report(check, path)
+    _report(check, path, args.images_dir)
     _print(check.summary(args.dataset_role), args, "ManifestSummary")
     return 0 if check.ok else EXIT_USER_ERROR
 
 
-def _report(check: ManifestCheck, path: str) -> None:
+def _report(check: ManifestCheck, path: str, images_dir: str | None = None) -> None:
     if not check.file_error:
         s = check.stats
         _say(
@@ -104,8 +104,13 @@ def _report(check: ManifestCheck, path: str) -> None:
         )
         for error in check.line_errors[:_SHOWN]:
             fate = "removed" if error.removed else ("invalid" if error.invalid else "boxes dropped")
-            ref = f" {error.source_ref}" if error.source_ref else ""
-            _say(f"line {error.line}: {', '.join(error.codes)} ({fate}){ref}: {error.detail}")
+            source_ref = error.source_ref or ""
+            ref = f" {source_ref}" if source_ref else ""
+            detail = error.detail.removeprefix(f"{source_ref}: ") if source_ref else error.detail
+            if detail == "no such object" and images_dir and source_ref.startswith("s3://"):
+                local = Path(images_dir, *source_ref[len("s3://") :].split("/"))
+                detail = f"no such object: {local} does not exist (--images-dir is the folder of the buckets)"
+            _say(f"line {error.line}: {', '.join(error.codes)} ({fate}){ref}: {detail}")
         if len(check.line_errors) > _SHOWN:
             _say(f"... and {len(check.line_errors) - _SHOWN} more lines with errors (all in the summary)")
     for code, message in check.training_errors:
