@@ -140,3 +140,18 @@ def test_a_missing_image_names_the_file_looked_for(capsys: pytest.CaptureFixture
     code, _, err = run(capsys, "manifest", "check", m, "--images-dir", "imgs")
     line = next(x for x in err.splitlines() if x.startswith("line 6:"))
     assert line.count("s3://b/g5.jpg") == 1 and str(Path("imgs", "b", "g5.jpg")) in line
+
+
+def test_a_manifest_in_the_fakes_s3(capsys: pytest.CaptureFixture[str]) -> None:
+    """M given as s3://B/K is read, with its images, from the fake's S3 (--s3-dir), as CreateDataset
+    reads it; without an S3 the error says how to give one."""
+    Path("s3/b").mkdir(parents=True)
+    for i in range(5):
+        Path(f"s3/b/g{i}.jpg").write_bytes(_png(640, 480))
+    Path("s3/b/m.manifest").write_bytes(manifest(*good(6)))
+    code, out, err = run(capsys, "manifest", "check", "s3://b/m.manifest", "--s3-dir", "s3")
+    assert code == 0 and "line 6: ERROR_INVALID_IMAGE" in err and json.loads(out)["statistics"]
+    code, _, err = run(capsys, "manifest", "check", "s3://b/m.manifest")
+    assert code == 1 and "--s3-dir" in err
+    code, _, err = run(capsys, "manifest", "check", "s3://b/nope", "--s3-dir", "s3")
+    assert code == 1 and "has no such object" in err

@@ -8,7 +8,8 @@ writes, in the ``--output`` format (``--query`` applies). Exit 0 when the import
 it would fail.
 
 ``--images-dir DIR`` checks the images too, as the service does: ``s3://B/K`` is read from ``DIR/B/K``
-(the local S3 folder's layout); without it images are taken on trust.
+(the local S3 folder's layout); without it images are taken on trust. ``M`` may also be ``s3://B/K``:
+the manifest and its images are then read from the fake's S3 (``--s3-dir``, ``--s3-endpoint-url``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def cmd_manifest_check(args: argparse.Namespace) -> int:
     if not args.manifest_file:
         raise RclsimError("manifest check needs the manifest file: rclsim manifest check M")
     path = args.manifest_file
+    if path.startswith("s3://"):
+        return _check_in_s3(args, path)
     try:
         size = os.stat(path).st_size
     except OSError:
@@ -90,6 +93,40 @@ def cmd_manifest_check(args: argparse.Namespace) -> int:
                 f"fake's import does"
             )
     _report(check, path, args.images_dir)
+    _print(check.summary(args.dataset_role), args, "ManifestSummary")
+    return 0 if check.ok else EXIT_USER_ERROR
+
+
+def _check_in_s3(args: argparse.Namespace, uri: str) -> int:
+    """``rclsim manifest check s3://B/K``: the manifest and its images read from the fake's S3
+    (``--s3-dir``, ``--s3-endpoint-url``), as CreateDataset reads them."""
+    from rclsim.data.manifest.service_check import check_uploaded
+    from rclsim.fake.objects import HOW_TO_GIVE_ONE, objects_from_settings
+    from rclsim.frontends.cli.common import _settings
+
+    store = objects_from_settings(_settings(args))
+    if store is None:
+        raise RclsimError(f"{uri}: rclsim has no S3 ({HOW_TO_GIVE_ONE})")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    try:
+        data = store.get(bucket, key)
+    except KeyError:
+        raise RclsimError(f"{uri}: {store.describe()} has no such object") from None
+
+    def read(ref: str) -> bytes | None:
+        b, _, k = ref.partition("://")[2].partition("/")
+        try:
+            return store.get(b, k)
+        except KeyError:
+            return None
+
+    check, checked = check_uploaded(data, read)
+    if not checked:
+        _say(
+            f"the first line's image is not in {store.describe()}: taken as not uploaded yet, so no "
+            f"image was checked"
+        )
+    _report(check, uri)
     _print(check.summary(args.dataset_role), args, "ManifestSummary")
     return 0 if check.ok else EXIT_USER_ERROR
 
