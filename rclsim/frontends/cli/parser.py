@@ -30,9 +30,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _common_options(suppress: bool) -> _Parser:
+def _common_options(suppress: bool, only: frozenset[str] | None = None) -> _Parser:
     """Options accepted both before and after the command. On subcommands their defaults are
-    suppressed so a value given before the command is not overwritten by the subparser's default."""
+    suppressed so a value given before the command is not overwritten by the subparser's default.
+    ``only``: just those options (a command that needs few, so its ``--help`` lists just those)."""
     default = argparse.SUPPRESS if suppress else None
     p = _Parser(add_help=False, allow_abbrev=False)
     g = p.add_argument_group("backend options")
@@ -181,6 +182,15 @@ def _common_options(suppress: bool) -> _Parser:
         default=default,
         help="show tracebacks instead of one-line errors. Env RCLSIM_DEBUG",
     )
+    if only is not None:
+        small = _Parser(add_help=False, allow_abbrev=False)
+        for group in p._action_groups:
+            kept = [a for a in group._group_actions if set(a.option_strings) & only]
+            if kept:
+                target = small.add_argument_group(group.title)
+                for action in kept:
+                    target._add_action(action)
+        return small
     return p
 
 
@@ -425,7 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     manifest_check.add_arguments(mw)
     run.add_parser(sub, common)
-    schedule.add_parser(sub, common)
+    schedule.add_parser(
+        sub, _common_options(True, frozenset({"--region", "--prices", "--output", "--query", "--debug"}))
+    )
     return parser
 
 
