@@ -42,12 +42,12 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from rclsim.fake.clock import Clock
 from rclsim.fake.declarations import VersionDecl
 from rclsim.fake.lifecycle import NEVER_TRAINED, STATUS_MESSAGES, Lifecycle, OutputFiles, page
-from rclsim.fake.objects import HOW_TO_GIVE_ONE
+from rclsim.fake.objects import HOW_TO_GIVE_ONE, ObjectStore
 from rclsim.fake.state import Resource, StateStore, VersionState
 from rclsim.service.apimodel import region_of
 from rclsim.service.errors import RclsimError, service_error
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rclsim.fake.tagging import Tags
     from rclsim.fake.training import TrainedSource
 
-__all__ = ["ControlPlane", "ObjectStore", "ACCOUNT", "DEFAULT_REGION", "COPY_SECONDS"]
+__all__ = ["ControlPlane", "ACCOUNT", "DEFAULT_REGION", "COPY_SECONDS"]
 
 #: The account of every ARN rclsim makes ([U]: moto's default account).
 ACCOUNT = "123456789012"
@@ -71,14 +71,6 @@ COPY_SECONDS = 600.0
 PROJECT, VERSION = "project", "version"
 #: Statuses in which a version cannot be deleted.
 _BUSY = frozenset({"TRAINING_IN_PROGRESS", "STARTING", "RUNNING", "STOPPING", "COPYING_IN_PROGRESS"})
-
-
-class ObjectStore(Protocol):
-    def get(self, bucket: str, key: str, version: str | None = None) -> bytes: ...
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/json") -> None: ...
-
-    def describe(self) -> str: ...
 
 
 #: The manifest summary's code for a manifest that cannot be read.

@@ -46,6 +46,7 @@ from rclsim.fake.cost import Bill, PriceTable, compute_bill
 from rclsim.fake.declarations import Declarations
 from rclsim.fake.labelcopy import Copier, copier_for, copy_labels
 from rclsim.fake.lifecycle import Lifecycle
+from rclsim.fake.objects import ObjectStore
 from rclsim.fake.recordings import ImageRef, Recording, RecordingStore, image_ref_from_param, sha256_hex
 from rclsim.fake.recordings.pixels import PixelHasher
 from rclsim.fake.state import StateStore
@@ -59,26 +60,10 @@ __all__ = [
     "ResponseSource",
     "ReplaySource",
     "RecordingMismatchWarning",
-    "ObjectReader",
-    "S3Reader",
     "check_image_bytes",
 ]
 
 DETECT = "DetectCustomLabels"
-
-
-class ObjectReader(Protocol):
-    """Where the fake reads (and writes) S3 objects: moto's in-process S3, a moto server, or a local
-    folder (:mod:`rclsim.fake.objects`). ``get`` raises ``KeyError`` for a missing object."""
-
-    def get(self, bucket: str, key: str, version: str | None = None) -> bytes: ...
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/json") -> None: ...
-
-    def describe(self) -> str: ...
-
-
-S3Reader = ObjectReader  # the older name
 
 
 class RecordingMismatchWarning(UserWarning):
@@ -278,7 +263,7 @@ class FakeRekognition:
         clock: Clock | None = None,
         time_scale: float = 0.0,
         strict: bool = False,
-        objects: ObjectReader | None = None,
+        objects: ObjectStore | None = None,
         prices: PriceTable | None = None,
         pixels: PixelHasher | None = None,
         match_hint: Callable[[str], str] | None = None,

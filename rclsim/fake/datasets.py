@@ -49,14 +49,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from rclsim.data.manifest.entries import ManifestEntry
 from rclsim.data.manifest.service_check import CheckedLine, ManifestCheck, check_uploaded
 from rclsim.data.manifest.validation import _LineError, _parse
 from rclsim.fake.clock import Clock
 from rclsim.fake.lifecycle import page
-from rclsim.fake.objects import HOW_TO_GIVE_ONE
+from rclsim.fake.objects import HOW_TO_GIVE_ONE, ObjectStore, source_reader
 from rclsim.fake.state import Resource, StateStore
 from rclsim.service.errors import service_error
 
@@ -79,14 +79,6 @@ TEST_SHARE = 0.2
 
 _BUSY = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS")
 _NO_S3 = f"rclsim has no S3 ({HOW_TO_GIVE_ONE})"
-
-
-class ObjectStore(Protocol):
-    def get(self, bucket: str, key: str, version: str | None = None) -> bytes: ...
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/json") -> None: ...
-
-    def describe(self) -> str: ...
 
 
 def _rank(source_ref: str) -> str:
@@ -217,15 +209,7 @@ class Datasets:
     def _read_image(self, store: ObjectStore | None) -> Callable[[str], bytes | None] | None:
         if store is None or not self.check_images:
             return None
-
-        def read(ref: str) -> bytes | None:
-            bucket, _, key = ref.partition("://")[2].partition("/")
-            try:
-                return store.get(bucket, key)
-            except KeyError:
-                return None
-
-        return read
+        return source_reader(store)
 
     def _check(self, data: bytes, *, whole: bool) -> ManifestCheck:
         return check_uploaded(data, self._read_image(self.objects()), whole=whole)[0]

@@ -2,7 +2,7 @@
 
 The service reads a dataset's manifest and its images from S3 and writes ``manifest_summary.json`` and
 the evaluation output back. The fake does the same through an *object store* (the core holds one as
-``core.objects``; :class:`rclsim.fake.core.ObjectReader` is the protocol it calls), one of:
+``core.objects``; :class:`ObjectStore` is the protocol it calls), one of:
 
 * :class:`MotoObjects`: moto's in-process S3, while a moto mock (``mock_aws``) is on. The drop-in
   (:func:`rclsim.mock`) sets one on a fake that has no store while moto is active.
@@ -44,6 +44,7 @@ import os
 import stat
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -62,6 +63,7 @@ __all__ = [
     "moto_active",
     "moto_objects",
     "HOW_TO_GIVE_ONE",
+    "source_reader",
 ]
 
 #: How a user gives the fake an object store, for messages of operations that need one.
@@ -73,8 +75,8 @@ HOW_TO_GIVE_ONE = (
 
 
 class ObjectStore(Protocol):
-    """Where the fake reads and writes S3 objects (the same protocol as
-    :class:`rclsim.fake.core.ObjectReader`)."""
+    """Where the fake reads and writes S3 objects: the one protocol the core, the control plane,
+    datasets and training read through."""
 
     def get(self, bucket: str, key: str, version: str | None = None) -> bytes:
         """The object's bytes; ``KeyError`` when there is no such object."""
@@ -87,6 +89,22 @@ class ObjectStore(Protocol):
     def describe(self) -> str:
         """Where the objects are, for messages."""
         ...
+
+
+def source_reader(store: ObjectStore) -> Callable[[str], bytes | None]:
+    """A manifest's ``source-ref`` (``s3://B/K``) read through ``store``: its bytes, or None when it
+    names no readable object (or is not an ``s3://`` reference)."""
+
+    def read(source_ref: str) -> bytes | None:
+        if not source_ref.startswith("s3://"):
+            return None
+        bucket, _, key = source_ref[len("s3://") :].partition("/")
+        try:
+            return store.get(bucket, key)
+        except (KeyError, OSError):
+            return None
+
+    return read
 
 
 class ObjectStoreError(RclsimError):

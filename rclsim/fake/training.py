@@ -77,13 +77,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
 from rclsim.config import example
 from rclsim.data.evaluation import Prediction, Truth, evaluate
 from rclsim.data.imageinfo import NotAnImage, read_image_info
 from rclsim.data.manifest import CLASSIFICATION, DETECTION, ManifestEntry
-from rclsim.fake.objects import HOW_TO_GIVE_ONE
+from rclsim.fake.objects import HOW_TO_GIVE_ONE, ObjectStore, source_reader
 from rclsim.fake.recordings import ImageRef, Recording
 from rclsim.fake.recordings.pixels import PixelHasher
 from rclsim.fake.simulation.noise import NoiseModel
@@ -418,25 +418,8 @@ class EntryMatcher:
 
 
 # -- the trained model as a response source ------------------------------------------------------------
-class _Objects(Protocol):
-    """What :class:`TrainedSource` needs of the object store (:mod:`rclsim.fake.objects`)."""
-
-    def get(self, bucket: str, key: str, version: str | None = None) -> bytes: ...
-
-    def describe(self) -> str: ...
-
-
-def _reader(store: _Objects | None) -> Callable[[str], bytes | None]:
-    def read(source_ref: str) -> bytes | None:
-        if store is None or not source_ref.startswith("s3://"):
-            return None
-        bucket, _, key = source_ref[len("s3://") :].partition("/")
-        try:
-            return store.get(bucket, key)
-        except (KeyError, OSError):
-            return None
-
-    return read
+def _reader(store: ObjectStore | None) -> Callable[[str], bytes | None]:
+    return source_reader(store) if store is not None else (lambda source_ref: None)
 
 
 #: How many trained versions' matchers a source keeps (each holds its entries).
@@ -460,7 +443,7 @@ class TrainedSource:
     def __init__(
         self,
         versions: Callable[[str], Sequence[ManifestEntry] | None],
-        objects: Callable[[], _Objects | None],
+        objects: Callable[[], ObjectStore | None],
         noise: NoiseModel | None = None,
         pixels: PixelHasher | None = None,
     ) -> None:
@@ -474,7 +457,7 @@ class TrainedSource:
         self.match_hint: Callable[[str], str] = functools.partial(example, "match")
         self.noise = noise or NoiseModel()
         self._entries: dict[str, Sequence[ManifestEntry]] = {}
-        self._matchers: dict[str, tuple[_Objects | None, EntryMatcher]] = {}
+        self._matchers: dict[str, tuple[ObjectStore | None, EntryMatcher]] = {}
         self._lock = threading.Lock()
 
     def forget(self, project_version_arn: str) -> None:

@@ -48,23 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _reader(folder: str | None) -> Callable[[str], bytes | None] | None:
+    """``s3://B/K`` read from ``folder/B/K``, as the fake's ``--s3-dir`` reads it."""
     if folder is None:
         return None
-    root = Path(folder)
-    if not root.is_dir():
+    if not Path(folder).is_dir():
         raise RclsimError(f"--images-dir {folder}: not a folder")
+    from rclsim.fake.objects import FolderObjects, source_reader
 
-    def read(ref: str) -> bytes | None:
-        bucket, _, key = ref.partition("://")[2].partition("/")
-        path = root / bucket / key
-        if ".." in Path(bucket, key).parts or not path.is_file():
-            return None
-        try:
-            return path.read_bytes()
-        except OSError:
-            return None
-
-    return read
+    return source_reader(FolderObjects(folder))
 
 
 def cmd_manifest_check(args: argparse.Namespace) -> int:
@@ -101,7 +92,7 @@ def _check_in_s3(args: argparse.Namespace, uri: str) -> int:
     """``rclsim manifest check s3://B/K``: the manifest and its images read from the fake's S3
     (``--s3-dir``, ``--s3-endpoint-url``), as CreateDataset reads them."""
     from rclsim.data.manifest.service_check import check_uploaded
-    from rclsim.fake.objects import HOW_TO_GIVE_ONE, objects_from_settings
+    from rclsim.fake.objects import HOW_TO_GIVE_ONE, objects_from_settings, source_reader
     from rclsim.frontends.cli.common import _settings
 
     store = objects_from_settings(_settings(args))
@@ -113,14 +104,7 @@ def _check_in_s3(args: argparse.Namespace, uri: str) -> int:
     except KeyError:
         raise RclsimError(f"{uri}: {store.describe()} has no such object") from None
 
-    def read(ref: str) -> bytes | None:
-        b, _, k = ref.partition("://")[2].partition("/")
-        try:
-            return store.get(b, k)
-        except KeyError:
-            return None
-
-    check, checked = check_uploaded(data, read)
+    check, checked = check_uploaded(data, source_reader(store))
     if not checked:
         _say(
             f"the first line's image is not in {store.describe()}: taken as not uploaded yet, so no "
