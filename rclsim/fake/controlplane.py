@@ -100,8 +100,8 @@ class ControlPlane:
     """Projects and versions made through the API, over the lifecycle's state store.
 
     ``objects`` is asked for the object store each time (the drop-in sets moto's while a moto mock
-    is on); ``datasets``, ``tags``, ``policies`` are the parts (each optional until built); ``train``
-    is :func:`rclsim.fake.training.train`.
+    is on). Its parts (``datasets``, ``tags``, ``policies``, and ``source``, which answers trained
+    versions' DetectCustomLabels) are made on first use.
     """
 
     def __init__(self, lifecycle: Lifecycle, *, objects: Callable[[], ObjectStore | None]) -> None:
@@ -285,17 +285,14 @@ class ControlPlane:
     def trainings(self) -> list[tuple[str, float]]:
         """Successful trainings of versions made here (not copies), for the cost meter."""
         out = []
-        for resource in self.state.peek_resources(VERSION):
-            outcome = resource.doc.get("Outcome", {})
-            if resource.doc.get("CopiedFrom") or outcome.get("Status") != "TRAINING_COMPLETED":
-                continue
-            with self.state.transaction() as txn:
-                decl = self.version(resource.arn)
-                if decl is None:
+        with self.state.transaction() as txn:
+            for resource in self.state.peek_resources(VERSION):
+                outcome = resource.doc.get("Outcome", {})
+                if resource.doc.get("CopiedFrom") or outcome.get("Status") != "TRAINING_COMPLETED":
                     continue
-                status = self.lifecycle.current(txn, decl).status
-            if status not in NEVER_TRAINED:
-                out.append((resource.arn, float(outcome.get("Seconds", 0.0))))
+                decl = self.version(resource.arn)
+                if decl is not None and self.lifecycle.current(txn, decl).status not in NEVER_TRAINED:
+                    out.append((resource.arn, float(outcome.get("Seconds", 0.0))))
         return out
 
     # -- projects ------------------------------------------------------------------------------------

@@ -119,6 +119,10 @@ class Catalog(Protocol):
 
     def settled(self, decl: VersionDecl, state: VersionState) -> VersionState: ...
 
+    def stop_training(self, arn: str, op: str) -> dict[str, Any] | None:
+        """StopProjectVersion of a version that is training: its answer, or None (not training)."""
+        ...
+
 
 class _NoCatalog:
     def version(self, arn: str) -> VersionDecl | None:
@@ -129,6 +133,9 @@ class _NoCatalog:
 
     def settled(self, decl: VersionDecl, state: VersionState) -> VersionState:
         return state
+
+    def stop_training(self, arn: str, op: str) -> dict[str, Any] | None:
+        return None
 
 
 def _utc(seconds: float) -> dt.datetime:
@@ -425,9 +432,9 @@ class Lifecycle:
     def stop(self, params: Mapping[str, Any], op: str = "StopProjectVersion") -> dict[str, Any]:
         arn = params["ProjectVersionArn"]
         decl = self._require(arn, op)
-        stopped = self.catalog.stop_training(arn, op) if hasattr(self.catalog, "stop_training") else None
+        stopped = self.catalog.stop_training(arn, op)
         if stopped is not None:
-            return stopped  # type: ignore[no-any-return]
+            return stopped
         self._flush_meter(arn)  # scale changes due before the stop are billed first
         with self.state.transaction() as txn:
             state = self._current(txn, decl)
