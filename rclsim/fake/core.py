@@ -314,13 +314,12 @@ class FakeRekognition:
     def capacity(self) -> bool:
         """True: every RUNNING version serves only its inference units' calls per second
         (:mod:`rclsim.fake.capacity`); False (the default): only versions whose models.json declares
-        their capacity do. Settable at any time."""
-        return self._capacity
+        their capacity do. Settable at any time. (The lifecycle holds it: it meters and bills.)"""
+        return self.lifecycle.capacity_all
 
     @capacity.setter
     def capacity(self, on: bool) -> None:
-        self._capacity = bool(on)
-        self.lifecycle.capacity_all = self._capacity
+        self.lifecycle.capacity_all = bool(on)
 
     @property
     def prices(self) -> PriceTable:
@@ -407,7 +406,7 @@ class FakeRekognition:
                 if region is not None:
                     _require_region(params["ProjectVersionArn"], region, DETECT)
                 decl = self.lifecycle.require_running(params["ProjectVersionArn"], DETECT)
-                if self._capacity or decl.capacity:
+                if self.lifecycle.capacity_all or decl.capacity:
                     self.lifecycle.admit(decl, DETECT)
                 labels, copy = known
                 return {"CustomLabels": copy(labels)}
@@ -431,7 +430,7 @@ class FakeRekognition:
         if region is not None:
             _require_region(arn, region, DETECT)
         decl = self.lifecycle.require_running(arn, DETECT)
-        if self._capacity or decl.capacity:  # opt-in: the only cost when off is this check
+        if self.lifecycle.capacity_all or decl.capacity:  # opt-in: the only cost when off is this check
             self.lifecycle.admit(decl, DETECT)
         source: ResponseSource = self.source
         if self.control.made(arn):
