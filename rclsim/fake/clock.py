@@ -8,6 +8,7 @@ running for an hour is billed for an hour; :class:`ManualClock` lets tests move 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from typing import Protocol
@@ -17,7 +18,7 @@ from typing import Protocol
 from rclsim.config import MAX_TIME_SCALE
 from rclsim.service.errors import RclsimError
 
-__all__ = ["Clock", "SystemClock", "ManualClock", "check_time_scale"]
+__all__ = ["Clock", "SystemClock", "ManualClock", "check_time_scale", "utc"]
 
 
 class Clock(Protocol):
@@ -63,3 +64,8 @@ def check_time_scale(value: float, source: str = "--time-scale") -> float:
             f"got {value!r}"
         )
     return float(value)
+
+
+def utc(seconds: float) -> dt.datetime:
+    """Clock seconds as the time-zone-aware UTC datetime the API's timestamps are."""
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)

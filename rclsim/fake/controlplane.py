@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rclsim.fake.clock import Clock
+from rclsim.fake.clock import Clock, utc
 from rclsim.fake.declarations import VersionDecl
 from rclsim.fake.lifecycle import NEVER_TRAINED, STATUS_MESSAGES, Lifecycle, OutputFiles, page
 from rclsim.fake.objects import HOW_TO_GIVE_ONE, ObjectStore
@@ -82,10 +82,6 @@ def _merge_summary(summary: dict[str, Any], more: Mapping[str, Any]) -> None:
     summary["errors"].extend(more.get("errors", []))
     for name, section in (more.get("statistics") or {}).items():
         summary["statistics"].setdefault(name, section)
-
-
-def _utc(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 def _project_name(project_arn: str) -> str:
@@ -209,7 +205,7 @@ class ControlPlane:
 
     def projects(self) -> dict[str, dt.datetime | None]:
         """The projects made through the API, with their creation times."""
-        return {r.arn: _utc(r.created_at) for r in self.state.peek_resources(PROJECT)}
+        return {r.arn: utc(r.created_at) for r in self.state.peek_resources(PROJECT)}
 
     def settled(self, decl: VersionDecl, state: VersionState) -> VersionState:
         """A transition of a version made here just completed: write its training output when it
@@ -249,7 +245,7 @@ class ControlPlane:
             status=doc.get("InitialStatus", "TRAINING_IN_PROGRESS"),
             status_message=outcome.get("StatusMessage"),
             description=doc.get("VersionDescription"),
-            created=_utc(resource.created_at),
+            created=utc(resource.created_at),
             training_seconds=float(outcome.get("Seconds", 0.0)) if completed else None,
             training_images=outcome.get("Images"),
             thresholds=dict(outcome.get("Thresholds") or {}),

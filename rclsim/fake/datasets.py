@@ -46,7 +46,6 @@ Rules and where they come from ([M] botocore's model and its docs, [D] the guide
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -54,7 +53,7 @@ from typing import Any
 from rclsim.data.manifest.entries import ManifestEntry
 from rclsim.data.manifest.service_check import CheckedLine, ManifestCheck, check_uploaded
 from rclsim.data.manifest.validation import _LineError, _parse
-from rclsim.fake.clock import Clock
+from rclsim.fake.clock import Clock, utc
 from rclsim.fake.lifecycle import page
 from rclsim.fake.objects import HOW_TO_GIVE_ONE, ObjectStore, source_reader
 from rclsim.fake.state import Resource, StateStore
@@ -99,10 +98,6 @@ def split_for_test(entries: Sequence[ManifestEntry]) -> tuple[list[ManifestEntry
     train = [e for i, e in enumerate(entries) if i not in chosen]
     test = [e for i, e in enumerate(entries) if i in chosen]
     return train, test
-
-
-def _utc(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 def _stored(line: CheckedLine) -> dict[str, Any]:
@@ -312,8 +307,8 @@ class Datasets:
         entries = self._entries_of(doc)
         labels = {label for e in entries for label in e["labels"]}
         description: dict[str, Any] = {
-            "CreationTimestamp": _utc(found.created_at),
-            "LastUpdatedTimestamp": _utc(doc.get("LastUpdated", found.created_at)),
+            "CreationTimestamp": utc(found.created_at),
+            "LastUpdatedTimestamp": utc(doc.get("LastUpdated", found.created_at)),
             "Status": doc["Status"],
         }
         if doc.get("StatusMessage"):
@@ -541,7 +536,7 @@ class Datasets:
         for r in found:
             doc = self._settle(r.doc)
             row: dict[str, Any] = {
-                "CreationTimestamp": _utc(r.created_at),
+                "CreationTimestamp": utc(r.created_at),
                 "DatasetType": doc["DatasetType"],
                 "DatasetArn": r.arn,
                 "Status": doc["Status"],

@@ -79,7 +79,7 @@ from rclsim.fake.capacity import (
     Meters,
     Scaling,
 )
-from rclsim.fake.clock import Clock
+from rclsim.fake.clock import Clock, utc
 from rclsim.fake.declarations import Declarations, VersionDecl
 from rclsim.fake.state import StateStore, Transaction, Usage, VersionState
 from rclsim.service.apimodel import parse_version_arn
@@ -138,17 +138,13 @@ class _NoCatalog:
         return None
 
 
-def _utc(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
-
-
 def _created(decl: VersionDecl) -> dt.datetime | None:
     if decl.created is not None:
         return decl.created
     parsed = parse_version_arn(decl.arn)
     if parsed and len(parsed.created_ms) >= 10:  # the ARN's trailing number looks like epoch ms
         try:
-            return _utc(int(parsed.created_ms) / 1000)
+            return utc(int(parsed.created_ms) / 1000)
         except (OverflowError, OSError, ValueError):
             return None
     return None
@@ -159,9 +155,9 @@ def _arn_time(arn: str) -> dt.datetime:
     read as a plausible epoch-ms: that number anyway, or the epoch when it cannot be a time at all."""
     parsed = parse_version_arn(arn)
     try:
-        return _utc(int(parsed.created_ms) / 1000) if parsed else _utc(0)
+        return utc(int(parsed.created_ms) / 1000) if parsed else utc(0)
     except (OverflowError, OSError, ValueError):
-        return _utc(0)
+        return utc(0)
 
 
 def _copy(value: Any) -> Any:
@@ -258,9 +254,6 @@ def page(items: list[Any], params: Mapping[str, Any], query: Any, op: str) -> tu
     page = items[offset : offset + size]
     more = offset + size < len(items)
     return page, (_token(offset + size, query) if more else None)
-
-
-_page = page  # the name it had
 
 
 def check_start(params: Mapping[str, Any], op: str = "StartProjectVersion") -> None:

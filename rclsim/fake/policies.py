@@ -51,8 +51,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rclsim.fake.clock import Clock
-from rclsim.fake.lifecycle import _page, _utc
+from rclsim.fake.clock import Clock, utc
+from rclsim.fake.lifecycle import page as _page
 from rclsim.fake.state import Resource, StateStore
 from rclsim.service.errors import service_error
 
@@ -253,8 +253,8 @@ class Policies:
                 "PolicyName": r.doc["PolicyName"],
                 "PolicyRevisionId": r.doc["PolicyRevisionId"],
                 "PolicyDocument": r.doc["PolicyDocument"],
-                "CreationTimestamp": _utc(r.created_at),
-                "LastUpdatedTimestamp": _utc(r.doc["LastUpdated"]),
+                "CreationTimestamp": utc(r.created_at),
+                "LastUpdatedTimestamp": utc(r.doc["LastUpdated"]),
             }
             for r in stored
         ]
