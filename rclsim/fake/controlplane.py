@@ -49,7 +49,7 @@ from rclsim.fake.declarations import VersionDecl
 from rclsim.fake.lifecycle import NEVER_TRAINED, STATUS_MESSAGES, Lifecycle, OutputFiles, page
 from rclsim.fake.objects import HOW_TO_GIVE_ONE, ObjectStore
 from rclsim.fake.state import Resource, StateStore, VersionState
-from rclsim.service.apimodel import region_of
+from rclsim.service.apimodel import project_name_of, region_of
 from rclsim.service.errors import RclsimError, service_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,10 +82,6 @@ def _merge_summary(summary: dict[str, Any], more: Mapping[str, Any]) -> None:
     summary["errors"].extend(more.get("errors", []))
     for name, section in (more.get("statistics") or {}).items():
         summary["statistics"].setdefault(name, section)
-
-
-def _project_name(project_arn: str) -> str:
-    return project_arn.split(":project/", 1)[-1].rsplit("/", 1)[0]
 
 
 def _account_region(region: str | None) -> tuple[str, str]:
@@ -305,7 +301,7 @@ class ControlPlane:
             )
         account, region = _account_region(region)
         for arn in self.lifecycle.project_arns():
-            if _project_name(arn) == name and region_of(arn) == region:
+            if project_name_of(arn) == name and region_of(arn) == region:
                 raise service_error(
                     "ResourceInUseException", f"A project named {name} already exists in {region}.", op
                 )
@@ -356,7 +352,7 @@ class ControlPlane:
         made = {r.arn: r for r in self.state.peek_resources(PROJECT)}
         rows = []
         for arn, created in self.lifecycle.project_arns().items():
-            name = _project_name(arn)
+            name = project_name_of(arn)
             if names is not None and name not in names:
                 continue
             if region is not None and region_of(arn) != region:

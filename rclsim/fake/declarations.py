@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from rclsim.caches.verdicts import known_valid, remember_valid
-from rclsim.service.apimodel import parse_version_arn
+from rclsim.service.apimodel import parse_version_arn, project_name_of
 from rclsim.service.errors import RecordingError
 from rclsim.service.files import read_json_bytes
 from rclsim.service.schemas import models_problems
@@ -107,7 +107,7 @@ class ProjectDecl:
 
     @property
     def name(self) -> str:
-        return self.arn.split(":project/", 1)[-1].rsplit("/", 1)[0]
+        return project_name_of(self.arn)
 
 
 def _version(project_arn: str, raw: Mapping[str, Any]) -> VersionDecl:

@@ -138,6 +138,11 @@ def region_of(arn: str) -> str:
     return parts[3] if len(parts) > 4 else ""
 
 
+def project_name_of(project_arn: str) -> str:
+    """The project name of a project ARN (``...:project/NAME/NUMBER``)."""
+    return project_arn.split(":project/", 1)[-1].rsplit("/", 1)[0]
+
+
 # The one masking rule, shared by record mode (what it saves) and the replay store (what it looks up):
 # the account id of the model's ARN is masked wherever it appears as a whole number.
 @functools.lru_cache(maxsize=1024)
