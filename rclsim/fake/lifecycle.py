@@ -471,10 +471,6 @@ class Lifecycle:
         return decl
 
     # -- capacity ---------------------------------------------------------------------------------
-    def capacity_on(self, decl: VersionDecl) -> bool:
-        """True when DetectCustomLabels on ``decl`` is metered (declared, or on for every version)."""
-        return self.capacity_all or decl.capacity
-
     def admit(self, decl: VersionDecl, op: str = "DetectCustomLabels") -> None:
         """Count one call on the RUNNING version ``decl``; over what its units serve in the last
         second, ``ProvisionedThroughputExceededException``."""
